@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * polysocket start | router | relay | token | help
+ * Every setting is an environment variable; `--name value` flags set the same variables.
+ */
+import { ConfigError, describeSettings, flagsToEnv, loadConfig, type Role } from '../shared/config';
+import { PolysocketError } from '../shared/errors';
+import { createLogger } from '../shared/log';
+import { mintToken } from '../router/token';
+import { startAllInOne, startRelay, startRouter, type Running } from './servers';
+
+const USAGE = `usage: polysocket <command> [--setting value ...]
+
+commands:
+  start    router + relay + demo in one process, embedded store (no Redis)
+  router   the router role (GET /create), coordinated over REDIS_URL
+  relay    the relay role (/s, /j), coordinated over REDIS_URL
+  token    mint a token: --target URL (repeat) [--origin O (repeat)] [--max N]
+           [--ttl SECONDS] [--once] [--allow-no-origin]   (needs TOKEN_SECRET)
+  help     this text, with every setting
+
+Settings are environment variables; '--port 9000' sets PORT=9000, and so on.`;
+
+function help(): string {
+  const roles: [Role, string][] = [['all', 'start'], ['router', 'router'], ['relay', 'relay']];
+  return [USAGE, ...roles.flatMap(([role, name]) => ['', `settings of '${name}':`, ...describeSettings(role)])].join('\n');
+}
+
+function tokenCommand(args: string[], env: Record<string, string | undefined>): void {
+  const targets: string[] = [];
+  const origins: string[] = [];
+  let max: number | undefined;
+  let ttl = 3600;
+  let once = false;
+  let allowNoOrigin = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new ConfigError([`${a} needs a value`]);
+      return v;
+    };
+    if (a === '--target') targets.push(value());
+    else if (a === '--origin') origins.push(value());
+    else if (a === '--max') max = Number(value());
+    else if (a === '--ttl') ttl = Number(value());
+    else if (a === '--once') once = true;
+    else if (a === '--allow-no-origin') allowNoOrigin = true;
+    else throw new ConfigError([`unknown token option ${a}`]);
+  }
+  const problems: string[] = [];
+  if (!env.TOKEN_SECRET) problems.push('TOKEN_SECRET must be set to mint a token');
+  if (targets.length === 0) problems.push('at least one --target is required');
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) problems.push('--max must be a whole number of at least 1');
+  if (!Number.isInteger(ttl) || ttl < 1) problems.push('--ttl must be a whole number of seconds');
+  if (problems.length) throw new ConfigError(problems);
+  const token = mintToken(env.TOKEN_SECRET!, {
+    targets, origins, maxSockets: max, ttlSeconds: ttl, once, allowNoOrigin,
+    audience: env.TOKEN_AUDIENCE, issuer: env.TOKEN_ISSUER,
+  });
+  process.stdout.write(token + '\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'help', ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h' || rest.includes('--help')) {
+    process.stdout.write(help() + '\n');
+    return;
+  }
+  if (command === 'token') return tokenCommand(rest, process.env);
+  const role: Role | undefined = command === 'start' ? 'all' : command === 'router' ? 'router' : command === 'relay' ? 'relay' : undefined;
+  if (!role) throw new ConfigError([`unknown command '${command}'`, USAGE]);
+  const { env, rest: unknown } = flagsToEnv(rest);
+  if (unknown.length) throw new ConfigError([`unknown option(s): ${unknown.join(' ')} (see polysocket help)`]);
+  const config = loadConfig({ ...process.env, ...env }, role);
+  const log = createLogger(config.logLevel, { role: command });
+  const running: Running = role === 'all' ? await startAllInOne(config, log) : role === 'router' ? await startRouter(config, log) : await startRelay(config, log);
+  if (role === 'all') process.stderr.write(`polysocket is running: open http://localhost:${running.port}/ for the demo\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutdown', { signal });
+    running.drain().then(
+      () => process.exit(0),
+      (err) => {
+        log.error('shutdown_failed', { err: (err as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`polysocket: ${err.message}\n`);
+  else if (err instanceof PolysocketError) process.stderr.write(`polysocket: ${err.code}: ${err.message}\n`);
+  else process.stderr.write(`polysocket: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,176 @@
+/**
+ * A relay: holds sessions, opens upstreams when a router asks (through the store), and keeps
+ * its registration alive with a heartbeat. Nothing here runs per message.
+ */
+import type { Config } from '../shared/config';
+import { asPolysocketError } from '../shared/errors';
+import { errorFields, type Logger } from '../shared/log';
+import type { CoordinationStore, OpenRequest, OpenResult, RelayInfo } from '../shared/store/store';
+import { Session, type SessionHooks, type SessionLimits } from './session';
+import type { TargetPolicy } from './target-policy';
+import { connectUpstream } from './upstream';
+
+export interface RelayOptions {
+  config: Config;
+  store: CoordinationStore;
+  log: Logger;
+  /** Which addresses upstreams may be opened to. */
+  policy: TargetPolicy;
+}
+
+export class Relay {
+  readonly id: string;
+  draining = false;
+  private readonly sessions = new Map<string, Session>();
+  /** sessions whose upstream is still open: the load the store sees */
+  private live = 0;
+  private readonly limits: SessionLimits;
+  private readonly hooks: SessionHooks;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private stopServing: (() => Promise<void>) | undefined;
+  private announceQueued = false;
+  private emptied: (() => void) | undefined;
+
+  constructor(private readonly o: RelayOptions) {
+    const c = o.config;
+    this.id = c.relayId;
+    this.limits = {
+      maxBufferedBytes: c.maxBufferedBytes,
+      maxMessageBytes: c.maxMessageBytes,
+      maxChunks: c.maxChunks,
+      pollMaxTtlMs: c.pollMaxTtlMs,
+      idleTimeoutMs: c.idleTimeoutMs,
+    };
+    this.hooks = {
+      onUpstreamClosed: (s, code, reason) => this.onUpstreamClosed(s, code, reason),
+      onRemoved: (s) => this.onRemoved(s),
+    };
+  }
+
+  get socketCount(): number {
+    return this.live;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  info(): RelayInfo {
+    return { id: this.id, host: this.o.config.publicHost, sockets: this.live, maxSockets: this.o.config.maxSockets, draining: this.draining };
+  }
+
+  async start(): Promise<void> {
+    await this.o.store.announceRelay(this.info(), this.o.config.relayTtlMs);
+    this.stopServing = await this.o.store.serveOpens(this.id, (req) => this.open(req));
+    this.heartbeat = setInterval(() => void this.announce(), this.o.config.heartbeatMs);
+    this.o.log.info('relay_started', { relay: this.id, host: this.o.config.publicHost });
+  }
+
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  async open(req: OpenRequest): Promise<OpenResult> {
+    const c = this.o.config;
+    if (this.draining || this.live >= c.maxSockets) {
+      return { ok: false, error: 'relay_unavailable', message: this.draining ? 'relay is draining' : 'relay is full' };
+    }
+    let target: URL;
+    try {
+      target = new URL(req.target);
+    } catch {
+      return { ok: false, error: 'bad_target', message: 'target is not a URL' };
+    }
+    const started = Date.now();
+    let ws;
+    try {
+      ws = await connectUpstream({
+        target: req.target,
+        protocols: req.protocols,
+        origin: req.origin,
+        timeoutMs: c.upstreamConnectTimeoutMs,
+        maxPayload: c.maxMessageBytes,
+        socketOptions: this.o.policy.socketOptions(target),
+      });
+    } catch (err) {
+      const e = asPolysocketError(err);
+      this.o.log.info('socket_refused', { relay: this.id, target: target.host, error: e.code, ms: Date.now() - started });
+      return { ok: false, error: e.code, message: e.message };
+    }
+    if (this.draining) {
+      ws.close(1001, 'relay shutting down');
+      return { ok: false, error: 'relay_unavailable', message: 'relay is draining' };
+    }
+    const session = new Session(
+      { id: req.socketId, uniq: req.uniq, target: req.target, origin: req.origin, from: req.from, slotKey: req.slotKey },
+      ws,
+      this.limits,
+      this.hooks,
+    );
+    this.sessions.set(req.socketId, session);
+    this.live++;
+    this.o.log.info('socket_opened', { relay: this.id, socket: req.socketId, target: target.host, from: req.from, ms: Date.now() - started });
+    // Placement must see this socket before the next create is placed.
+    await this.announce();
+    const fqdn = c.subdomains ? `${req.uniq}.${c.publicHost}` : c.publicHost;
+    return { ok: true, fqdn, url: `${c.publicScheme}://${fqdn}`, protocol: ws.protocol };
+  }
+
+  /** SIGTERM: take no more sockets, tell every client `close` 1001, give them time to fetch it. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    await this.announce();
+    for (const s of this.sessions.values()) s.closeBoth(1001, 'relay shutting down');
+    if (this.sessions.size > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.o.config.drainTimeoutMs);
+        this.emptied = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    await this.stop();
+  }
+
+  /** Drops everything at once and leaves the store. */
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    for (const s of [...this.sessions.values()]) s.destroy();
+    await this.stopServing?.();
+    this.stopServing = undefined;
+    await this.o.store.withdrawRelay(this.id).catch((err) => this.o.log.warn('relay_withdraw_failed', errorFields(err)));
+    this.o.log.info('relay_stopped', { relay: this.id });
+  }
+
+  private async announce(): Promise<void> {
+    try {
+      await this.o.store.announceRelay(this.info(), this.o.config.relayTtlMs);
+    } catch (err) {
+      this.o.log.warn('relay_announce_failed', { relay: this.id, ...errorFields(err) });
+    }
+  }
+
+  private onUpstreamClosed(s: Session, code: number, reason: string): void {
+    this.live--;
+    this.o.log.info('socket_closed', { relay: this.id, socket: s.id, code, reason });
+    const slotKey = s.info.slotKey;
+    if (slotKey) {
+      this.o.store.releaseSlot(slotKey, s.id).catch((err) => this.o.log.warn('slot_release_failed', { socket: s.id, ...errorFields(err) }));
+    }
+    // Closes come in waves (drain, a dead upstream); one announce per turn is plenty.
+    if (!this.announceQueued) {
+      this.announceQueued = true;
+      setImmediate(() => {
+        this.announceQueued = false;
+        if (this.heartbeat) void this.announce();
+      });
+    }
+  }
+
+  private onRemoved(s: Session): void {
+    this.sessions.delete(s.id);
+    if (this.sessions.size === 0) this.emptied?.();
+  }
+}

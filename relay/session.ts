@@ -1,0 +1,228 @@
+/**
+ * One tunnelled WebSocket: the upstream connection, the outbox (to the client, by seq), the
+ * inbox (from the client, by n), the pending poll and the timers. It knows nothing of HTTP:
+ * a poll is a `PollWaiter` the HTTP layer hands in.
+ *
+ * Lifecycle: open -> (client close | upstream close | overflow | idle | drain) -> closed.
+ * A closed session lingers, holding its `close` message, until the client acks it or stops
+ * polling (idle timeout), so a lost poll answer cannot lose the close either.
+ */
+import type WebSocket from 'ws';
+import { PolysocketError } from '../shared/errors';
+import { Inbox, type InboxLimits, type SendParams } from './inbox';
+import { Outbox } from './outbox';
+
+export interface PollWaiter {
+  /** Writes `{"ok":true,"messages":<messagesJson>}` to the client. Called at most once. */
+  answer(messagesJson: string): void;
+}
+
+export interface SessionLimits extends InboxLimits {
+  maxBufferedBytes: number;
+  pollMaxTtlMs: number;
+  idleTimeoutMs: number;
+}
+
+export interface SessionInfo {
+  id: string;
+  uniq: string;
+  target: string;
+  origin: string;
+  from: string;
+  slotKey?: string;
+}
+
+export interface SessionHooks {
+  /** The upstream is gone: the socket stops counting towards the relay's load. */
+  onUpstreamClosed(session: Session, code: number, reason: string): void;
+  /** Forget this session entirely. */
+  onRemoved(session: Session): void;
+}
+
+const HEARTBEAT = '[{"type":"heartbeat"}]';
+const EMPTY = '[]';
+
+export const enum SessionState {
+  Open,
+  Closing,
+  Closed,
+}
+
+export class Session {
+  state = SessionState.Open;
+  readonly outbox: Outbox;
+  readonly inbox: Inbox;
+  private waiter: PollWaiter | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private flushScheduled = false;
+  /** seq of the close message, once queued */
+  private closeSeq = 0;
+  private removed = false;
+
+  constructor(
+    readonly info: SessionInfo,
+    private readonly upstream: WebSocket,
+    private readonly limits: SessionLimits,
+    private readonly hooks: SessionHooks,
+  ) {
+    this.outbox = new Outbox(limits.maxBufferedBytes);
+    this.inbox = new Inbox(limits);
+    upstream.on('message', (data: Buffer, isBinary: boolean) => this.onUpstreamMessage(data, isBinary));
+    upstream.on('close', (code: number, reason: Buffer) => this.onUpstreamClose(code, reason.toString()));
+    // 'close' always follows 'error'; the error itself is reported through the close code (1006).
+    upstream.on('error', () => undefined);
+    this.armIdle();
+  }
+
+  get id(): string {
+    return this.info.id;
+  }
+
+  get protocol(): string {
+    return this.upstream.protocol;
+  }
+
+  /** A long-poll. `ack` = last seq the client has (undefined: whatever the last poll delivered). */
+  poll(ack: number | undefined, ttlMs: number, waiter: PollWaiter): void {
+    if (ack !== undefined && ack > this.outbox.lastSeq) {
+      throw new PolysocketError('bad_ack', `ack=${ack} is beyond the last seq sent (${this.outbox.lastSeq})`);
+    }
+    this.outbox.ack(ack ?? this.outbox.deliveredSeq);
+    if (this.closeSeq && (ack ?? this.outbox.deliveredSeq) >= this.closeSeq) {
+      // The client has the close: nothing more to keep.
+      this.remove();
+      throw new PolysocketError('unknown_socket');
+    }
+    this.release(EMPTY); // one poll at a time: a newer poll answers the older one at once
+    this.disarmIdle();
+    if (this.outbox.size > 0) {
+      waiter.answer(this.outbox.takeAll());
+      this.armIdle();
+      return;
+    }
+    this.waiter = waiter;
+    this.pollTimer = setTimeout(() => this.release(HEARTBEAT), Math.min(ttlMs, this.limits.pollMaxTtlMs));
+  }
+
+  /** The HTTP request behind `waiter` went away before it was answered. */
+  cancelPoll(waiter: PollWaiter): void {
+    if (this.waiter !== waiter) return;
+    clearTimeout(this.pollTimer);
+    this.waiter = undefined;
+    this.armIdle();
+  }
+
+  /** A send from the client. Returns whether it was new (false: a repeated n, acknowledged again). */
+  send(p: SendParams): boolean {
+    if (this.state !== SessionState.Open) throw new PolysocketError('unknown_socket');
+    const r = this.inbox.accept(p);
+    switch (r.kind) {
+      case 'duplicate':
+        return false;
+      case 'partial':
+        return true;
+      case 'close':
+        this.state = SessionState.Closing;
+        this.upstream.close(r.code, r.reason);
+        return true;
+      default: {
+        const size = typeof r.data === 'string' ? Buffer.byteLength(r.data) : r.data.length;
+        if (this.upstream.bufferedAmount + size > this.limits.maxBufferedBytes) {
+          this.closeBoth(1009, 'upstream is not reading');
+          throw new PolysocketError('upstream_backlog');
+        }
+        this.upstream.send(r.data, { binary: r.kind === 'binary' });
+        return true;
+      }
+    }
+  }
+
+  /** Closes from the relay's side: the client gets `close` with this code, the upstream too. */
+  closeBoth(code: number, reason: string): void {
+    if (this.closeSeq) return;
+    this.queueClose(code, reason);
+    if (this.upstream.readyState === this.upstream.OPEN || this.upstream.readyState === this.upstream.CONNECTING) {
+      this.upstream.close(code, reason);
+    }
+  }
+
+  /** Drops everything now (shutdown, or the relay forgetting the session). */
+  destroy(): void {
+    this.remove();
+    if (this.upstream.readyState !== this.upstream.CLOSED) this.upstream.terminate();
+  }
+
+  private onUpstreamMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closeSeq) return; // the client was already told the socket closed
+    const ok = isBinary ? this.outbox.pushBinary(data) : this.outbox.pushText(data.toString('utf8'));
+    if (!ok) {
+      // Never drop silently: the client learns the socket closed and why.
+      this.closeBoth(1009, 'client is not keeping up');
+      return;
+    }
+    this.scheduleFlush();
+  }
+
+  private onUpstreamClose(code: number, reason: string): void {
+    this.queueClose(code, reason);
+    this.hooks.onUpstreamClosed(this, code, reason);
+  }
+
+  private queueClose(code: number, reason: string): void {
+    if (this.closeSeq) return;
+    this.state = SessionState.Closed;
+    this.closeSeq = this.outbox.pushClose(code, reason);
+    this.scheduleFlush();
+  }
+
+  /** Coalesces messages read in one I/O turn into one poll answer. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || !this.waiter) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.waiter && this.outbox.size > 0) this.release(this.outbox.takeAll());
+    });
+  }
+
+  private release(messagesJson: string): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    this.waiter = undefined;
+    clearTimeout(this.pollTimer);
+    waiter.answer(messagesJson);
+    this.armIdle();
+  }
+
+  private armIdle(): void {
+    if (this.removed) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.onIdle(), this.limits.idleTimeoutMs);
+  }
+
+  private disarmIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  private onIdle(): void {
+    if (this.upstream.readyState === this.upstream.OPEN || this.upstream.readyState === this.upstream.CONNECTING) {
+      this.upstream.close(1001, 'client stopped polling');
+    }
+    this.remove();
+  }
+
+  private remove(): void {
+    if (this.removed) return;
+    this.removed = true;
+    clearTimeout(this.pollTimer);
+    clearTimeout(this.idleTimer);
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.answer(EMPTY);
+    }
+    this.hooks.onRemoved(this);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The /create flow, HTTP-free: check the request and its token, count it against the limits,
+ * place it on the least-loaded live relay and wait for that relay to open the upstream.
+ */
+import type { Config } from '../shared/config';
+import { PolysocketError } from '../shared/errors';
+import { newSocketId, newUniqLabel } from '../shared/ids';
+import type { Logger } from '../shared/log';
+import type { CoordinationStore, OpenRequest } from '../shared/store/store';
+import { parseFrom, parseProtocols, parseTarget } from './create-params';
+import { originAllowed } from './origin-rules';
+import { rankRelays } from './pick-relay';
+import { targetAllowed } from './target-rules';
+import type { Grant, TokenVerifier } from './token';
+
+export interface CreateInput {
+  target?: string;
+  protocols?: string;
+  from?: string;
+  token?: string;
+  /** page origin from Origin or Referer, if any */
+  origin?: string;
+  /** client address, for the per-IP rate limit */
+  ip: string;
+}
+
+export interface Created {
+  ok: true;
+  socket: string;
+  fqdn: string;
+  url: string;
+  protocol: string;
+}
+
+/** Relays tried for one create before giving up (each refusal is a draining or vanished relay). */
+const PLACEMENT_ATTEMPTS = 3;
+const RATE_WINDOW_MS = 60_000;
+
+export class SocketCreator {
+  private pending = 0;
+
+  constructor(
+    private readonly c: Config,
+    private readonly store: CoordinationStore,
+    private readonly log: Logger,
+    /** undefined when AUTH=none */
+    private readonly verifier: TokenVerifier | undefined,
+  ) {}
+
+  async create(input: CreateInput): Promise<Created> {
+    if (this.pending >= this.c.maxPendingCreates) throw new PolysocketError('too_many_pending');
+    this.pending++;
+    try {
+      return await this.place(input);
+    } finally {
+      this.pending--;
+    }
+  }
+
+  private async place(input: CreateInput): Promise<Created> {
+    const target = parseTarget(input.target);
+    const protocols = parseProtocols(input.protocols);
+    const from = parseFrom(input.from);
+    const grant = this.verifier ? this.authorize(this.verifier, input, target) : undefined;
+
+    if ((await this.store.countHit(`ip:${input.ip}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerIp) throw new PolysocketError('rate_limited');
+    if (grant && (await this.store.countHit(`tok:${grant.key}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerToken) throw new PolysocketError('rate_limited');
+    if (grant?.once && !(await this.store.claimOnce(`jti:${grant.once.jti}`, grant.once.ttlMs))) throw new PolysocketError('token_reused');
+
+    const candidates = rankRelays(await this.store.liveRelays()).slice(0, PLACEMENT_ATTEMPTS);
+    if (candidates.length === 0) throw new PolysocketError('no_relay');
+
+    const req: OpenRequest = {
+      socketId: newSocketId(),
+      uniq: newUniqLabel(),
+      target: target.href,
+      protocols,
+      origin: input.origin ?? '',
+      from,
+      slotKey: grant?.maxSockets ? grant.key : undefined,
+    };
+    for (const relay of candidates) {
+      if (grant?.maxSockets && !(await this.store.acquireSlot(grant.key, req.socketId, relay.id, grant.maxSockets, grant.ttlMs))) {
+        throw new PolysocketError('socket_limit', `this token may hold at most ${grant.maxSockets} sockets at once`);
+      }
+      const result = await this.store.requestOpen(relay.id, req, this.c.createTimeoutMs);
+      if (result.ok) {
+        this.log.info('create_ok', { socket: req.socketId, relay: relay.id, target: target.host, from });
+        return { ok: true, socket: req.socketId, fqdn: result.fqdn, url: result.url, protocol: result.protocol };
+      }
+      if (req.slotKey) await this.store.releaseSlot(req.slotKey, req.socketId);
+      if (result.error !== 'relay_unavailable') throw new PolysocketError(result.error, result.message);
+      this.log.warn('relay_refused_create', { relay: relay.id, message: result.message });
+    }
+    throw new PolysocketError('no_relay', 'no relay could take the socket');
+  }
+
+  private authorize(verifier: TokenVerifier, input: CreateInput, target: URL): Grant {
+    const grant = verifier.verify(input.token);
+    if (input.origin === undefined) {
+      if (!grant.allowNoOrigin) throw new PolysocketError('origin_not_allowed', 'the request carries no Origin or Referer and the token requires one');
+    } else if (!originAllowed(grant.origins, input.origin)) {
+      throw new PolysocketError('origin_not_allowed');
+    }
+    if (!targetAllowed(grant.targets, target)) throw new PolysocketError('target_not_allowed');
+    return grant;
+  }
+}

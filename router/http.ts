@@ -1,0 +1,26 @@
+/**
+ * The router's HTTP face: GET /create?cb&from&target&token&protocols.
+ */
+import express, { type Router } from 'express';
+import { param } from '../shared/http-app';
+import { requestOrigin } from '../shared/origin';
+import { callbackOf, sendOk } from '../shared/respond';
+import type { SocketCreator } from './create';
+
+export function routerRoutes(creator: SocketCreator): Router {
+  const r = express.Router();
+  r.get('/create', (req, res, next) => {
+    const cb = callbackOf(req.query);
+    creator
+      .create({
+        target: param(req.query, 'target'),
+        protocols: param(req.query, 'protocols'),
+        from: param(req.query, 'from'),
+        token: param(req.query, 'token'),
+        origin: requestOrigin(req),
+        ip: req.socket.remoteAddress ?? '',
+      })
+      .then((created) => sendOk(res, cb, created), next);
+  });
+  return r;
+}

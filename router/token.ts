@@ -1,0 +1,151 @@
+/**
+ * Tokens: verifies a JWT with the operator's key and turns its claims into a Grant.
+ * Claims (docs/PROTOCOL.md, "Tokens"):
+ *   targets          string[]  target patterns the token may open (see target-rules.ts)
+ *   origins          string[]  page origins that may use it ("*" any, "https://*.example.com")
+ *   allow_no_origin  boolean   requests that carry neither Origin nor Referer are accepted
+ *   max_sockets      number    sockets open at once under this token, across the service
+ *   once             boolean   single use: the jti is remembered until the token expires
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import jwt, { type Algorithm, type JwtPayload } from 'jsonwebtoken';
+import type { Config } from '../shared/config';
+import { PolysocketError } from '../shared/errors';
+import { parseTargetRule, type TargetRule } from './target-rules';
+import { parseOriginRule, type OriginRule } from './origin-rules';
+
+export interface Grant {
+  targets: TargetRule[];
+  origins: OriginRule[];
+  allowNoOrigin: boolean;
+  maxSockets?: number;
+  /** key of the token's socket slots and rate limit: a hash, never the token itself */
+  key: string;
+  /** single-use id and how long to remember it */
+  once?: { jti: string; ttlMs: number };
+  /** ms until the token expires (0 = never) */
+  ttlMs: number;
+}
+
+const HMAC = new Set(['HS256', 'HS384', 'HS512']);
+const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']);
+export const MAX_TOKEN_LENGTH = 4096;
+
+export class TokenVerifier {
+  private readonly key: string;
+  private readonly algorithms: Algorithm[];
+
+  constructor(private readonly c: Pick<Config, 'tokenSecret' | 'tokenPublicKey' | 'tokenAlgorithms' | 'tokenAudience' | 'tokenIssuer' | 'tokenClockToleranceS'>) {
+    const algorithms = c.tokenAlgorithms as Algorithm[];
+    for (const a of algorithms) {
+      if (!HMAC.has(a) && !ASYMMETRIC.has(a)) throw new PolysocketError('bad_parameter', `TOKEN_ALGORITHMS: unknown algorithm ${a}`);
+    }
+    if (c.tokenPublicKey) {
+      if (algorithms.some((a) => HMAC.has(a))) {
+        // A public key used as an HMAC secret is the classic algorithm-confusion forgery.
+        throw new PolysocketError('bad_parameter', 'TOKEN_PUBLIC_KEY goes with RS*/PS*/ES* algorithms only');
+      }
+      this.key = c.tokenPublicKey;
+    } else if (c.tokenSecret) {
+      if (algorithms.some((a) => !HMAC.has(a))) throw new PolysocketError('bad_parameter', 'TOKEN_SECRET goes with HS* algorithms only');
+      this.key = c.tokenSecret;
+    } else {
+      throw new PolysocketError('bad_parameter', 'tokens need TOKEN_SECRET or TOKEN_PUBLIC_KEY');
+    }
+    this.algorithms = algorithms;
+  }
+
+  verify(token: string | undefined, now = Date.now()): Grant {
+    if (!token) throw new PolysocketError('token_missing');
+    if (token.length > MAX_TOKEN_LENGTH) throw new PolysocketError('token_invalid', 'token is too long');
+    const decoded = jwt.decode(token, { complete: true });
+    if (!decoded || typeof decoded.payload !== 'object') throw new PolysocketError('token_invalid');
+    if (!this.algorithms.includes(decoded.header.alg as Algorithm)) {
+      throw new PolysocketError('token_algorithm', `tokens must be signed with ${this.algorithms.join(' or ')}`);
+    }
+    let payload: JwtPayload;
+    try {
+      payload = jwt.verify(token, this.key, {
+        algorithms: this.algorithms,
+        audience: this.c.tokenAudience,
+        issuer: this.c.tokenIssuer,
+        clockTolerance: this.c.tokenClockToleranceS,
+        clockTimestamp: Math.floor(now / 1000),
+      }) as JwtPayload;
+    } catch (err) {
+      throw verifyError(err);
+    }
+    return grantOf(payload, token, now);
+  }
+}
+
+function verifyError(err: unknown): PolysocketError {
+  const e = err as { name?: string; message?: string };
+  if (e.name === 'TokenExpiredError') return new PolysocketError('token_expired');
+  if (e.name === 'NotBeforeError') return new PolysocketError('token_not_yet_valid');
+  const m = e.message ?? '';
+  if (m.startsWith('jwt audience invalid')) return new PolysocketError('token_audience');
+  if (m.startsWith('jwt issuer invalid')) return new PolysocketError('token_issuer');
+  if (m.includes('algorithm') || m === 'jwt signature is required') return new PolysocketError('token_algorithm');
+  return new PolysocketError('token_invalid');
+}
+
+function grantOf(p: JwtPayload, token: string, now: number): Grant {
+  const bad = (why: string) => new PolysocketError('token_claims', `token claims: ${why}`);
+  if (!Array.isArray(p.targets) || p.targets.length === 0 || p.targets.some((t) => typeof t !== 'string')) {
+    throw bad('targets must be a non-empty list of strings');
+  }
+  const origins = p.origins ?? [];
+  if (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string')) throw bad('origins must be a list of strings');
+  if (p.allow_no_origin !== undefined && typeof p.allow_no_origin !== 'boolean') throw bad('allow_no_origin must be true or false');
+  if (p.max_sockets !== undefined && (!Number.isInteger(p.max_sockets) || p.max_sockets < 1)) throw bad('max_sockets must be a whole number of at least 1');
+  if (p.once !== undefined && p.once !== true && p.once !== false) throw bad('once must be true or false');
+  if (p.once && (typeof p.jti !== 'string' || !p.jti || typeof p.exp !== 'number')) throw bad('a single-use token needs jti and exp');
+  let targets: TargetRule[];
+  let originRules: OriginRule[];
+  try {
+    targets = p.targets.map(parseTargetRule);
+    originRules = (origins as string[]).map(parseOriginRule);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  const ttlMs = typeof p.exp === 'number' ? Math.max(1, p.exp * 1000 - now) : 0;
+  return {
+    targets,
+    origins: originRules,
+    allowNoOrigin: p.allow_no_origin === true,
+    maxSockets: p.max_sockets,
+    key: createHash('sha256').update(token).digest('base64url').slice(0, 22),
+    once: p.once ? { jti: p.jti as string, ttlMs } : undefined,
+    ttlMs,
+  };
+}
+
+export interface MintOptions {
+  targets: string[];
+  origins?: string[];
+  allowNoOrigin?: boolean;
+  maxSockets?: number;
+  ttlSeconds?: number;
+  once?: boolean;
+  audience?: string;
+  issuer?: string;
+}
+
+/** Signs a token with an HMAC secret (`polysocket token`, the all-in-one demo, tests). */
+export function mintToken(secret: string, o: MintOptions, algorithm: Algorithm = 'HS256'): string {
+  for (const t of o.targets) parseTargetRule(t);
+  for (const origin of o.origins ?? []) parseOriginRule(origin);
+  const payload: Record<string, unknown> = { targets: o.targets };
+  if (o.origins?.length) payload.origins = o.origins;
+  if (o.allowNoOrigin) payload.allow_no_origin = true;
+  if (o.maxSockets !== undefined) payload.max_sockets = o.maxSockets;
+  if (o.once) {
+    payload.once = true;
+    payload.jti = randomBytes(12).toString('base64url');
+  }
+  const options: jwt.SignOptions = { algorithm, expiresIn: o.ttlSeconds ?? 3600 };
+  if (o.audience) options.audience = o.audience;
+  if (o.issuer) options.issuer = o.issuer;
+  return jwt.sign(payload, secret, options);
+}

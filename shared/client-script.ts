@@ -1,0 +1,31 @@
+/**
+ * Serves the browser client (client/dist/polysocket.js and .min.js), read once at start.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Request, Response } from 'express';
+
+const DIST = path.resolve(__dirname, '..', '..', 'client', 'dist');
+const DIST_FROM_SOURCE = path.resolve(__dirname, '..', 'client', 'dist');
+
+function read(name: string): string | undefined {
+  for (const dir of [DIST, DIST_FROM_SOURCE]) {
+    try {
+      return readFileSync(path.join(dir, name), 'utf8');
+    } catch {
+      // try the next layout (compiled dist/ or ts source)
+    }
+  }
+  return undefined;
+}
+
+export function clientScriptHandler(name: 'polysocket.js' | 'polysocket.min.js') {
+  const body = read(name) ?? `/* ${name} is not built: run npm run build:client */\n`;
+  return (_req: Request, res: Response) => {
+    res.setHeader('Content-Type', 'application/javascript; charset=utf-8');
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.end(body);
+  };
+}

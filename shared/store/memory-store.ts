@@ -1,0 +1,109 @@
+/**
+ * The embedded coordination store: plain maps in this process. It serves exactly one process
+ * (the all-in-one `polysocket start`); routers and relays in other processes need RedisStore.
+ */
+import type { CoordinationStore, OpenHandler, OpenRequest, OpenResult, RelayInfo } from './store';
+
+interface Expiring {
+  expiresAt: number;
+}
+
+/** Maps sweep expired entries once they grow past this, so abandoned keys cannot pile up. */
+const SWEEP_AT = 10_000;
+
+export class MemoryStore implements CoordinationStore {
+  private readonly relays = new Map<string, RelayInfo & Expiring>();
+  private readonly handlers = new Map<string, OpenHandler>();
+  private readonly slots = new Map<string, Map<string, string>>();
+  private readonly hits = new Map<string, { count: number } & Expiring>();
+  private readonly claims = new Map<string, Expiring>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async announceRelay(info: RelayInfo, ttlMs: number): Promise<void> {
+    this.relays.set(info.id, { ...info, expiresAt: this.now() + ttlMs });
+  }
+
+  async withdrawRelay(id: string): Promise<void> {
+    this.relays.delete(id);
+  }
+
+  async liveRelays(): Promise<RelayInfo[]> {
+    const now = this.now();
+    const live: RelayInfo[] = [];
+    for (const [id, r] of this.relays) {
+      if (r.expiresAt <= now) this.relays.delete(id);
+      else live.push({ id: r.id, host: r.host, sockets: r.sockets, maxSockets: r.maxSockets, draining: r.draining });
+    }
+    return live;
+  }
+
+  async serveOpens(relayId: string, handler: OpenHandler): Promise<() => Promise<void>> {
+    this.handlers.set(relayId, handler);
+    return async () => {
+      if (this.handlers.get(relayId) === handler) this.handlers.delete(relayId);
+    };
+  }
+
+  requestOpen(relayId: string, req: OpenRequest, timeoutMs: number): Promise<OpenResult> {
+    const handler = this.handlers.get(relayId);
+    if (!handler) return Promise.resolve({ ok: false, error: 'relay_unavailable', message: `relay ${relayId} is not serving` });
+    return new Promise<OpenResult>((resolve, reject) => {
+      const timer = setTimeout(() => resolve({ ok: false, error: 'create_timeout', message: `relay ${relayId} did not answer within ${timeoutMs} ms` }), timeoutMs);
+      handler(structuredClone(req)).then(
+        (r) => { clearTimeout(timer); resolve(r); },
+        (e) => { clearTimeout(timer); reject(e); },
+      );
+    });
+  }
+
+  async acquireSlot(key: string, socketId: string, relayId: string, max: number): Promise<boolean> {
+    let held = this.slots.get(key);
+    if (!held) this.slots.set(key, (held = new Map()));
+    if (held.size >= max) {
+      const now = this.now();
+      for (const [sid, rid] of held) {
+        const r = this.relays.get(rid);
+        if (!r || r.expiresAt <= now) held.delete(sid);
+      }
+      if (held.size >= max) return false;
+    }
+    held.set(socketId, relayId);
+    return true;
+  }
+
+  async releaseSlot(key: string, socketId: string): Promise<void> {
+    const held = this.slots.get(key);
+    if (!held) return;
+    held.delete(socketId);
+    if (held.size === 0) this.slots.delete(key);
+  }
+
+  async countHit(key: string, windowMs: number): Promise<number> {
+    const now = this.now();
+    const k = `${key}:${Math.floor(now / windowMs)}`;
+    const entry = this.hits.get(k);
+    if (entry) return ++entry.count;
+    sweep(this.hits, now);
+    this.hits.set(k, { count: 1, expiresAt: (Math.floor(now / windowMs) + 1) * windowMs });
+    return 1;
+  }
+
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    const now = this.now();
+    const seen = this.claims.get(key);
+    if (seen && seen.expiresAt > now) return false;
+    sweep(this.claims, now);
+    this.claims.set(key, { expiresAt: now + ttlMs });
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+  }
+}
+
+function sweep(map: Map<string, Expiring>, now: number): void {
+  if (map.size < SWEEP_AT) return;
+  for (const [k, v] of map) if (v.expiresAt <= now) map.delete(k);
+}

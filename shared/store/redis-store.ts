@@ -1,0 +1,257 @@
+/**
+ * The coordination store over Redis, for any number of routers and relays.
+ *
+ * Keys (all under the configured prefix):
+ *   relays             SET of relay ids ever announced (dead ones are pruned on read)
+ *   relay:<id>         JSON RelayInfo, expiring: its presence is the relay's liveness
+ *   slots:<key>        HASH socketId -> relayId, the sockets a token holds
+ *   rate:<key>:<win>   counter of a fixed rate-limit window
+ *   once:<key>         single-use marker
+ * Channels:
+ *   open:<relayId>     router -> relay open requests
+ *   reply:<instance>   relay -> router answers, one channel per store instance
+ *
+ * Commands fail fast while Redis is down (no offline queue) so /create can answer
+ * store_unavailable at once; the connections keep reconnecting in the background.
+ */
+import Redis, { type RedisOptions } from 'ioredis';
+import { PolysocketError } from '../errors';
+import { newRequestId } from '../ids';
+import type { Logger } from '../log';
+import type { CoordinationStore, OpenHandler, OpenRequest, OpenResult, RelayInfo } from './store';
+
+interface OpenEnvelope {
+  id: string;
+  replyTo: string;
+  req: OpenRequest;
+}
+
+interface ReplyEnvelope {
+  id: string;
+  result: OpenResult;
+}
+
+const ACQUIRE_SLOT = `
+local n = redis.call('HLEN', KEYS[1])
+local max = tonumber(ARGV[3])
+if n >= max then
+  local all = redis.call('HGETALL', KEYS[1])
+  for i = 1, #all, 2 do
+    if redis.call('EXISTS', ARGV[4] .. all[i + 1]) == 0 then
+      redis.call('HDEL', KEYS[1], all[i])
+      n = n - 1
+    end
+  end
+  if n >= max then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+return 1
+`;
+
+const COUNT_HIT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+`;
+
+export interface RedisStoreOptions {
+  url: string;
+  prefix: string;
+  log?: Logger;
+  /** How long to wait for the first connection before giving up. */
+  connectTimeoutMs?: number;
+}
+
+type Commands = Redis & {
+  psAcquireSlot(key: string, socketId: string, relayId: string, max: number, relayPrefix: string, ttlMs: number): Promise<number>;
+  psCountHit(key: string, windowMs: number): Promise<number>;
+};
+
+export class RedisStore implements CoordinationStore {
+  private readonly cmd: Commands;
+  private readonly sub: Redis;
+  private readonly p: string;
+  private readonly replyChannel: string;
+  private readonly waiting = new Map<string, (r: OpenResult) => void>();
+  private readonly handlers = new Map<string, OpenHandler>();
+  private replySubscribed: Promise<unknown> | undefined;
+
+  private constructor(private readonly opts: RedisStoreOptions, cmd: Commands, sub: Redis) {
+    this.cmd = cmd;
+    this.sub = sub;
+    this.p = opts.prefix;
+    this.replyChannel = `${this.p}reply:${newRequestId()}`;
+    sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
+  }
+
+  /** Connects both connections; rejects with store_unavailable if Redis cannot be reached in time. */
+  static async connect(opts: RedisStoreOptions): Promise<RedisStore> {
+    const base: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: 2000,
+      lazyConnect: true,
+      retryStrategy: (times) => Math.min(50 * times, 1000),
+    };
+    const cmd = new Redis(opts.url, base) as Commands;
+    const sub = new Redis(opts.url, { ...base, commandTimeout: undefined });
+    for (const c of [cmd, sub]) {
+      // Reconnection is automatic; log instead of letting 'error' crash the process.
+      c.on('error', (err: Error) => opts.log?.warn('redis_error', { err: err.message }));
+    }
+    cmd.defineCommand('psAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT });
+    cmd.defineCommand('psCountHit', { numberOfKeys: 1, lua: COUNT_HIT });
+    const timeout = opts.connectTimeoutMs ?? 5000;
+    try {
+      await withTimeout(Promise.all([cmd.connect(), sub.connect()]), timeout);
+    } catch (err) {
+      cmd.disconnect();
+      sub.disconnect();
+      throw new PolysocketError('store_unavailable', `cannot reach Redis at ${safeUrl(opts.url)} within ${timeout} ms: ${(err as Error).message}`);
+    }
+    return new RedisStore(opts, cmd, sub);
+  }
+
+  async announceRelay(info: RelayInfo, ttlMs: number): Promise<void> {
+    await this.run(() =>
+      this.cmd.multi().set(`${this.p}relay:${info.id}`, JSON.stringify(info), 'PX', ttlMs).sadd(`${this.p}relays`, info.id).exec(),
+    );
+  }
+
+  async withdrawRelay(id: string): Promise<void> {
+    await this.run(() => this.cmd.multi().del(`${this.p}relay:${id}`).srem(`${this.p}relays`, id).exec());
+  }
+
+  async liveRelays(): Promise<RelayInfo[]> {
+    const ids = await this.run(() => this.cmd.smembers(`${this.p}relays`));
+    if (ids.length === 0) return [];
+    const values = await this.run(() => this.cmd.mget(ids.map((id) => `${this.p}relay:${id}`)));
+    const live: RelayInfo[] = [];
+    const dead: string[] = [];
+    values.forEach((v, i) => (v === null ? dead.push(ids[i]) : live.push(JSON.parse(v) as RelayInfo)));
+    if (dead.length) await this.run(() => this.cmd.srem(`${this.p}relays`, ...dead));
+    return live;
+  }
+
+  async serveOpens(relayId: string, handler: OpenHandler): Promise<() => Promise<void>> {
+    const channel = `${this.p}open:${relayId}`;
+    this.handlers.set(channel, handler);
+    await this.run(() => this.sub.subscribe(channel));
+    return async () => {
+      this.handlers.delete(channel);
+      await this.sub.unsubscribe(channel).catch(() => undefined);
+    };
+  }
+
+  async requestOpen(relayId: string, req: OpenRequest, timeoutMs: number): Promise<OpenResult> {
+    this.replySubscribed ??= this.sub.subscribe(this.replyChannel);
+    try {
+      await this.replySubscribed;
+    } catch (err) {
+      this.replySubscribed = undefined;
+      throw storeDown(err);
+    }
+    const id = newRequestId();
+    const envelope: OpenEnvelope = { id, replyTo: this.replyChannel, req };
+    return new Promise<OpenResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve({ ok: false, error: 'create_timeout', message: `relay ${relayId} did not answer within ${timeoutMs} ms` });
+      }, timeoutMs);
+      this.waiting.set(id, (r) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(r);
+      });
+      this.cmd.publish(`${this.p}open:${relayId}`, JSON.stringify(envelope)).then(
+        (receivers) => {
+          if (receivers === 0) this.waiting.get(id)?.({ ok: false, error: 'relay_unavailable', message: `relay ${relayId} is not serving` });
+        },
+        (err) => {
+          clearTimeout(timer);
+          this.waiting.delete(id);
+          reject(storeDown(err));
+        },
+      );
+    });
+  }
+
+  async acquireSlot(key: string, socketId: string, relayId: string, max: number, ttlMs: number): Promise<boolean> {
+    const r = await this.run(() => this.cmd.psAcquireSlot(`${this.p}slots:${key}`, socketId, relayId, max, `${this.p}relay:`, ttlMs));
+    return r === 1;
+  }
+
+  async releaseSlot(key: string, socketId: string): Promise<void> {
+    await this.run(() => this.cmd.hdel(`${this.p}slots:${key}`, socketId));
+  }
+
+  async countHit(key: string, windowMs: number): Promise<number> {
+    const window = Math.floor(Date.now() / windowMs);
+    return this.run(() => this.cmd.psCountHit(`${this.p}rate:${key}:${window}`, windowMs));
+  }
+
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    const r = await this.run(() => this.cmd.set(`${this.p}once:${key}`, '1', 'PX', Math.max(1, ttlMs), 'NX'));
+    return r === 'OK';
+  }
+
+  async close(): Promise<void> {
+    for (const resolve of this.waiting.values()) resolve({ ok: false, error: 'store_unavailable', message: 'store closed' });
+    this.waiting.clear();
+    this.cmd.disconnect();
+    this.sub.disconnect();
+  }
+
+  private onMessage(channel: string, message: string): void {
+    if (channel === this.replyChannel) {
+      const reply = parseJson<ReplyEnvelope>(message);
+      if (reply) this.waiting.get(reply.id)?.(reply.result);
+      return;
+    }
+    const handler = this.handlers.get(channel);
+    const envelope = parseJson<OpenEnvelope>(message);
+    if (!handler || !envelope) return;
+    handler(envelope.req)
+      .catch((err): OpenResult => {
+        this.opts.log?.error('open_handler_failed', { err: (err as Error).message });
+        return { ok: false, error: 'internal', message: 'relay failed to open the socket' };
+      })
+      .then((result) => {
+        const reply: ReplyEnvelope = { id: envelope.id, result };
+        return this.cmd.publish(envelope.replyTo, JSON.stringify(reply));
+      })
+      .catch((err) => this.opts.log?.warn('open_reply_failed', { err: (err as Error).message }));
+  }
+
+  private async run<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw storeDown(err);
+    }
+  }
+}
+
+function storeDown(err: unknown): PolysocketError {
+  return err instanceof PolysocketError ? err : new PolysocketError('store_unavailable', `coordination store: ${(err as Error).message}`);
+}
+
+function parseJson<T>(s: string): T | undefined {
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function safeUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timed out')), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+  });
+}
