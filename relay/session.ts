@@ -79,6 +79,11 @@ export class Session {
     return this.info.id;
   }
 
+  /** a poll is waiting for messages */
+  get polling(): boolean {
+    return this.waiter !== undefined;
+  }
+
   get protocol(): string {
     return this.upstream.protocol;
   }

@@ -87,12 +87,16 @@ export class RedisStore implements CoordinationStore {
 
   /** Connects both connections; rejects with store_unavailable if Redis cannot be reached in time. */
   static async connect(opts: RedisStoreOptions): Promise<RedisStore> {
+    // Start-up fails fast (the process says so and exits); once connected, reconnect forever.
+    let connected = false;
     const base: RedisOptions = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       commandTimeout: 2000,
       lazyConnect: true,
-      retryStrategy: (times) => Math.min(50 * times, 1000),
+      // how long disconnect() lingers on a socket that never opened; the default (2 s) holds exits up
+      disconnectTimeout: 100,
+      retryStrategy: (times) => (connected ? Math.min(50 * times, 1000) : null),
     };
     const cmd = new Redis(opts.url, base) as Commands;
     const sub = new Redis(opts.url, { ...base, commandTimeout: undefined });
@@ -105,6 +109,7 @@ export class RedisStore implements CoordinationStore {
     const timeout = opts.connectTimeoutMs ?? 5000;
     try {
       await withTimeout(Promise.all([cmd.connect(), sub.connect()]), timeout);
+      connected = true;
     } catch (err) {
       cmd.disconnect();
       sub.disconnect();
@@ -199,8 +204,7 @@ export class RedisStore implements CoordinationStore {
   async close(): Promise<void> {
     for (const resolve of this.waiting.values()) resolve({ ok: false, error: 'store_unavailable', message: 'store closed' });
     this.waiting.clear();
-    this.cmd.disconnect();
-    this.sub.disconnect();
+    await Promise.all([this.cmd, this.sub].map((c) => c.quit().catch(() => c.disconnect())));
   }
 
   private onMessage(channel: string, message: string): void {

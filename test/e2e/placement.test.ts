@@ -1,0 +1,53 @@
+/**
+ * Placement: least-loaded live relay, evenly spread; a dead relay gets nothing.
+ */
+import { spawnRole } from '../helpers/processes';
+import { REDIS_URL, split, uniquePrefix } from '../helpers/services';
+import { until } from '../helpers/until';
+import { startUpstream, type Upstream } from '../helpers/upstream';
+import { create } from '../helpers/wire';
+
+let up: Upstream;
+beforeAll(async () => {
+  up = await startUpstream();
+});
+afterAll(() => up.close());
+
+test('20 sockets spread over 2 relays evenly (±1)', async () => {
+  const svc = await split({ routers: 2, relays: 2 });
+  try {
+    for (let i = 0; i < 20; i++) await create(svc.routers[i % 2].base, { target: up.url });
+    const counts = svc.relays.map((r) => r.relay!.socketCount);
+    expect(counts.reduce((a, b) => a + b)).toBe(20);
+    expect(Math.abs(counts[0] - counts[1])).toBeLessThanOrEqual(1);
+  } finally {
+    await svc.close();
+  }
+});
+
+test('with no relay alive, create answers no_relay at once', async () => {
+  const svc = await split({ routers: 1, relays: 0 });
+  try {
+    await expect(create(svc.routers[0].base, { target: up.url })).rejects.toMatchObject({ code: 'no_relay' });
+  } finally {
+    await svc.close();
+  }
+});
+
+test('a killed relay gets no new sockets once its heartbeat expired', async () => {
+  const prefix = uniquePrefix('placement');
+  const svc = await split({ routers: 1, relays: 1, prefix });
+  const doomed = await spawnRole('relay', {
+    REDIS_URL, STORE_PREFIX: prefix, RELAY_ID: 'doomed', HEARTBEAT_MS: '100', RELAY_TTL_MS: '400', AUTH: 'none', ALLOW_TARGETS: '127.0.0.1',
+  });
+  try {
+    await until(async () => (await svc.routers[0].store.liveRelays()).some((r) => r.id === 'doomed'));
+    await doomed.kill('SIGKILL');
+    await until(async () => !(await svc.routers[0].store.liveRelays()).some((r) => r.id === 'doomed'));
+    for (let i = 0; i < 6; i++) await create(svc.routers[0].base, { target: up.url });
+    expect(svc.relays[0].relay!.socketCount).toBe(6);
+  } finally {
+    await doomed.kill('SIGKILL');
+    await svc.close();
+  }
+});

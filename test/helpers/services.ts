@@ -1,0 +1,51 @@
+/**
+ * Starts polysocket roles in-process on ephemeral ports: the all-in-one, or a split cluster
+ * (routers and relays over the real Redis, each test file with its own key prefix).
+ */
+import { randomBytes } from 'node:crypto';
+import { startAllInOne, startRelay, startRouter, type Running } from '../../bin/servers';
+import { loadConfig, type Role } from '../../shared/config';
+import { createLogger } from '../../shared/log';
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const quiet = createLogger('silent');
+
+export function testConfig(env: Record<string, string> = {}, role: Role = 'all') {
+  return loadConfig({ PORT: '0', LOG_LEVEL: 'silent', AUTH: 'none', ALLOW_TARGETS: '127.0.0.1', ...env }, role);
+}
+
+export function uniquePrefix(name: string): string {
+  return `pstest:${name}:${randomBytes(4).toString('hex')}:`;
+}
+
+export async function allInOne(env: Record<string, string> = {}): Promise<Running & { base: string }> {
+  const r = await startAllInOne(testConfig(env), quiet);
+  return Object.assign(r, { base: `http://localhost:${r.port}` });
+}
+
+export interface Split {
+  routers: (Running & { base: string })[];
+  relays: Running[];
+  prefix: string;
+  close(): Promise<void>;
+}
+
+export async function split(o: { routers?: number; relays?: number; env?: Record<string, string>; prefix?: string } = {}): Promise<Split> {
+  const prefix = o.prefix ?? uniquePrefix('split');
+  const env = { REDIS_URL, STORE_PREFIX: prefix, HEARTBEAT_MS: '100', RELAY_TTL_MS: '400', ...o.env };
+  const relays: Running[] = [];
+  const routers: (Running & { base: string })[] = [];
+  for (let i = 0; i < (o.relays ?? 2); i++) relays.push(await startRelay(testConfig({ ...env, RELAY_ID: `relay${i + 1}` }, 'relay'), quiet));
+  for (let i = 0; i < (o.routers ?? 1); i++) {
+    const r = await startRouter(testConfig(env, 'router'), quiet);
+    routers.push(Object.assign(r, { base: `http://localhost:${r.port}` }));
+  }
+  return {
+    routers,
+    relays,
+    prefix,
+    close: async () => {
+      await Promise.all([...routers, ...relays].map((r) => r.close()));
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * One contract, two stores: the embedded MemoryStore and RedisStore (real Redis, own prefix).
+ */
+import { MemoryStore } from '../../shared/store/memory-store';
+import { RedisStore } from '../../shared/store/redis-store';
+import type { CoordinationStore, OpenRequest, RelayInfo } from '../../shared/store/store';
+import { REDIS_URL, uniquePrefix } from '../helpers/services';
+
+const relay = (id: string, sockets = 0): RelayInfo => ({ id, host: `${id}.example.com`, sockets, maxSockets: 100, draining: false });
+const openReq: OpenRequest = { socketId: 'sock-1', uniq: 'u1', target: 'ws://t.example/', protocols: ['p'], origin: 'http://a.example', from: 'test' };
+
+/** Waits (bounded) for a condition that depends on expiry. */
+async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe.each([
+  ['MemoryStore', async () => [new MemoryStore(), new MemoryStore()] as CoordinationStore[]],
+  ['RedisStore', async () => {
+    const prefix = uniquePrefix('contract');
+    return [await RedisStore.connect({ url: REDIS_URL, prefix }), await RedisStore.connect({ url: REDIS_URL, prefix })] as CoordinationStore[];
+  }],
+])('%s', (name, make) => {
+  let a: CoordinationStore;
+  /** a second handle on the same store: another process for Redis, the same maps for memory */
+  let b: CoordinationStore;
+
+  beforeEach(async () => {
+    const [x, y] = await make();
+    a = x;
+    b = name === 'MemoryStore' ? x : y;
+    if (name === 'MemoryStore') await y.close();
+  });
+  afterEach(async () => {
+    await a.close();
+    if (b !== a) await b.close();
+  });
+
+  test('an announced relay is live with its load, for every handle', async () => {
+    await a.announceRelay(relay('r1', 3), 5000);
+    expect(await b.liveRelays()).toEqual([relay('r1', 3)]);
+  });
+
+  test('a re-announce replaces the load', async () => {
+    await a.announceRelay(relay('r1', 3), 5000);
+    await a.announceRelay(relay('r1', 7), 5000);
+    expect((await b.liveRelays()).map((r) => r.sockets)).toEqual([7]);
+  });
+
+  test('a relay whose announcement expired is not live', async () => {
+    await a.announceRelay(relay('r1'), 60);
+    await a.announceRelay(relay('r2'), 5000);
+    await eventually(async () => (await b.liveRelays()).length === 1);
+    expect((await b.liveRelays()).map((r) => r.id)).toEqual(['r2']);
+  });
+
+  test('a withdrawn relay is gone at once', async () => {
+    await a.announceRelay(relay('r1'), 5000);
+    await a.withdrawRelay('r1');
+    expect(await b.liveRelays()).toEqual([]);
+  });
+
+  test('requestOpen reaches the serving relay and returns its answer', async () => {
+    const seen: OpenRequest[] = [];
+    await a.serveOpens('r1', async (req) => {
+      seen.push(req);
+      return { ok: true, fqdn: 'u1.r1.example.com', url: 'http://u1.r1.example.com', protocol: 'p' };
+    });
+    const result = await b.requestOpen('r1', openReq, 2000);
+    expect(result).toEqual({ ok: true, fqdn: 'u1.r1.example.com', url: 'http://u1.r1.example.com', protocol: 'p' });
+    expect(seen).toEqual([openReq]);
+  });
+
+  test('requestOpen to a relay nobody serves answers relay_unavailable', async () => {
+    const result = await b.requestOpen('nobody', openReq, 2000);
+    expect(result).toMatchObject({ ok: false, error: 'relay_unavailable' });
+  });
+
+  test('requestOpen answers create_timeout when the relay does not answer in time', async () => {
+    await a.serveOpens('slow', () => new Promise(() => undefined));
+    const result = await b.requestOpen('slow', openReq, 100);
+    expect(result).toMatchObject({ ok: false, error: 'create_timeout' });
+  });
+
+  test('after stop, a relay no longer takes open requests', async () => {
+    const stop = await a.serveOpens('r1', async () => ({ ok: true, fqdn: 'f', url: 'u', protocol: '' }));
+    await stop();
+    expect(await b.requestOpen('r1', openReq, 1000)).toMatchObject({ ok: false, error: 'relay_unavailable' });
+  });
+
+  test('slots: at most max held, a released slot is free again', async () => {
+    await a.announceRelay(relay('r1'), 5000);
+    expect(await a.acquireSlot('tok', 's1', 'r1', 2, 0)).toBe(true);
+    expect(await b.acquireSlot('tok', 's2', 'r1', 2, 0)).toBe(true);
+    expect(await a.acquireSlot('tok', 's3', 'r1', 2, 0)).toBe(false);
+    await b.releaseSlot('tok', 's1');
+    expect(await a.acquireSlot('tok', 's3', 'r1', 2, 0)).toBe(true);
+  });
+
+  test('slots held on a relay whose heartbeat expired are reclaimed', async () => {
+    await a.announceRelay(relay('dying'), 60);
+    expect(await a.acquireSlot('tok', 's1', 'dying', 1, 0)).toBe(true);
+    expect(await a.acquireSlot('tok', 's2', 'dying', 1, 0)).toBe(false);
+    await eventually(async () => (await b.liveRelays()).length === 0);
+    await a.announceRelay(relay('r2'), 5000);
+    expect(await b.acquireSlot('tok', 's2', 'r2', 1, 0)).toBe(true);
+  });
+
+  test('countHit counts within a window', async () => {
+    expect(await a.countHit('ip:1', 60_000)).toBe(1);
+    expect(await b.countHit('ip:1', 60_000)).toBe(2);
+    expect(await a.countHit('ip:2', 60_000)).toBe(1);
+  });
+
+  test('claimOnce is true only the first time', async () => {
+    expect(await a.claimOnce('jti:x', 60_000)).toBe(true);
+    expect(await b.claimOnce('jti:x', 60_000)).toBe(false);
+    expect(await b.claimOnce('jti:y', 60_000)).toBe(true);
+  });
+});
+
+test('RedisStore.connect to an unreachable Redis fails fast with store_unavailable', async () => {
+  await expect(RedisStore.connect({ url: 'redis://127.0.0.1:1', prefix: 'x:', connectTimeoutMs: 1000 })).rejects.toMatchObject({ code: 'store_unavailable' });
+});
