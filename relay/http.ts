@@ -46,9 +46,17 @@ export function relayRoutes(relay: Relay, c: Config): Router {
     const cb = callbackOf(req.query);
     const session = sessionFor(relay, req);
     const source = req.method === 'POST' ? { ...req.query, ...formOf(req.body) } : req.query;
-    const p = sendParams(source);
-    const fresh = session.send(p);
-    sendOk(res, cb, fresh ? { ok: true, n: p.n ?? null } : { ok: true, n: p.n ?? null, duplicate: true }, 201);
+    const batch = sendBatch(source);
+    let fresh = 0;
+    try {
+      for (const p of batch) if (session.send(p)) fresh++;
+    } catch (err) {
+      // Sends before the failing one were taken; `expected` tells the client where it stands.
+      if (err instanceof PolysocketError && batch[0].n !== undefined) throw withExpected(err, session.inbox.nextN);
+      throw err;
+    }
+    const n = batch[batch.length - 1].n ?? null;
+    sendOk(res, cb, fresh === 0 && n !== null ? { ok: true, n, duplicate: true } : { ok: true, n }, 201);
   };
   r.get('/s/:id', send);
   r.post('/s/:id', body, send);
@@ -87,20 +95,45 @@ function formOf(body: unknown): Record<string, string | string[]> {
   return out;
 }
 
-function sendParams(q: Record<string, unknown>): SendParams {
-  const t = param(q, 't') ?? 't';
+/** Every value of a parameter (repeated ones included), in order. */
+function all(q: Record<string, unknown>, name: string): string[] {
+  const v = q[name];
+  return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
+}
+
+/**
+ * One send, or a batch: `d` and `t` repeated k times (pairwise, in order) with one `n` for the
+ * first, the rest taking n+1, n+2, ...; a close (t=c) may only come last, chunks (c) not at all.
+ */
+function sendBatch(q: Record<string, unknown>): SendParams[] {
+  const ds = all(q, 'd');
+  const ts = all(q, 't');
+  if (ds.length <= 1 && ts.length <= 1) return [sendParams(q, ds[0], ts[0] ?? 't', intParam(q, 'n', 1, MAX_SEQ))];
+  if (ds.length !== ts.length) throw new PolysocketError('bad_parameter', 'a batch gives d and t the same number of times');
+  const n = intParam(q, 'n', 1, MAX_SEQ);
+  if (n === undefined) throw new PolysocketError('bad_parameter', 'a batch needs n (the n of its first send)');
+  if (param(q, 'c') === '1') throw new PolysocketError('bad_parameter', 'a batch cannot carry chunks');
+  return ds.map((d, i) => {
+    if (ts[i] === 'c' && i !== ds.length - 1) throw new PolysocketError('bad_parameter', 'a close may only end a batch');
+    return sendParams(q, d, ts[i], n + i);
+  });
+}
+
+function sendParams(q: Record<string, unknown>, d: string | undefined, t: string, n: number | undefined): SendParams {
   if (t !== 't' && t !== 'b' && t !== 'c') throw new PolysocketError('bad_parameter', 't must be t (text), b (base64 binary) or c (close)');
-  const d = param(q, 'd');
   if (d === undefined && t !== 'c') throw new PolysocketError('bad_parameter', 'd (the data) is required');
   const c = param(q, 'c');
   if (c !== undefined && c !== '0' && c !== '1') throw new PolysocketError('bad_parameter', 'c must be 1 (more chunks follow) or 0');
-  const reason = param(q, 'reason');
   return {
     d: d ?? '',
     t,
-    n: intParam(q, 'n', 1, MAX_SEQ),
+    n,
     c: c === '1',
     code: t === 'c' ? intParam(q, 'code', 0, 65535, 'bad_parameter') : undefined,
-    reason,
+    reason: t === 'c' ? param(q, 'reason') : undefined,
   };
+}
+
+function withExpected(err: PolysocketError, expected: number): PolysocketError {
+  return new PolysocketError(err.code, err.message, { ...err.details, expected });
 }
