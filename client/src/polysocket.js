@@ -1,0 +1,657 @@
+/*! polysocket.js @VERSION@ | MIT | a WebSocket for every browser */
+/*
+ * Hand-kept ECMAScript 3: it must parse in IE 6. No trailing commas, no reserved words as
+ * property names, no getters, no Array#forEach/indexOf, no JSON without a fallback.
+ * The wire protocol is docs/PROTOCOL.md.
+ */
+(function (window, document) {
+  var VERSION = '@VERSION@';
+  var FROM = 'polysocket.js-' + VERSION;
+  // Captured at load, so a page (or a test clock) that swaps them later does not break sockets.
+  var setT = window.setTimeout;
+  var clearT = window.clearTimeout;
+  var Native = window.WebSocket || window.MozWebSocket;
+  var hasBlob = typeof window.Blob === 'function' || typeof window.Blob === 'object';
+  var hasTyped = typeof window.Uint8Array !== 'undefined' && typeof window.ArrayBuffer !== 'undefined';
+
+  var CONNECTING = 0;
+  var OPEN = 1;
+  var CLOSING = 2;
+  var CLOSED = 3;
+
+  var cfg = {
+    router: '',
+    token: '',
+    force: false,
+    ttl: 25000,
+    // IE cuts URLs at 2,083 characters; stay under with room for the host.
+    urlLimit: 2000,
+    createTimeout: 20000,
+    giveUp: 30000,
+    batchBytes: 65536
+  };
+
+  function later(fn, ms) {
+    return setT(fn, ms);
+  }
+
+  function noop() {}
+
+  function merge(into, from) {
+    for (var k in from) {
+      if (Object.prototype.hasOwnProperty.call(from, k) && from[k] !== undefined && from[k] !== null) into[k] = from[k];
+    }
+  }
+
+  /* ---------- configuration: script tag, then a global, then configure() ---------- */
+
+  (function readConfig() {
+    var scripts = document.getElementsByTagName('script');
+    var me = scripts[scripts.length - 1];
+    var src = me && me.getAttribute('src');
+    if (src) {
+      var m = /^(https?:\/\/[^\/?#]+)/i.exec(src);
+      if (m) cfg.router = m[1];
+    }
+    if (me && me.getAttribute('data-router')) cfg.router = me.getAttribute('data-router');
+    if (me && me.getAttribute('data-token')) cfg.token = me.getAttribute('data-token');
+    if (me && me.getAttribute('data-force') === 'true') cfg.force = true;
+    if (window.POLYSOCKET_CONFIG) merge(cfg, window.POLYSOCKET_CONFIG);
+    if (!cfg.router && window.location) cfg.router = window.location.protocol + '//' + window.location.host;
+  })();
+
+  /* ---------- small codecs ---------- */
+
+  function query(params) {
+    var out = [];
+    for (var k in params) {
+      if (Object.prototype.hasOwnProperty.call(params, k) && params[k] !== undefined && params[k] !== null) {
+        out.push(k + '=' + encodeURIComponent(params[k]));
+      }
+    }
+    return out.join('&');
+  }
+
+  function utf8Length(s) {
+    var n = 0;
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      if (c < 0x80) n += 1;
+      else if (c < 0x800) n += 2;
+      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+        n += 4;
+        i++;
+      } else n += 3;
+    }
+    return n;
+  }
+
+  var B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  var B64INDEX = {};
+  for (var bi = 0; bi < 64; bi++) B64INDEX[B64.charAt(bi)] = bi;
+
+  function toBase64(bytes) {
+    var out = [];
+    var i = 0;
+    var len = bytes.length;
+    for (; i + 2 < len; i += 3) {
+      var t = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+      out.push(B64.charAt(t >> 18) + B64.charAt((t >> 12) & 63) + B64.charAt((t >> 6) & 63) + B64.charAt(t & 63));
+    }
+    if (len - i === 1) {
+      var a = bytes[i] << 16;
+      out.push(B64.charAt(a >> 18) + B64.charAt((a >> 12) & 63) + '==');
+    } else if (len - i === 2) {
+      var b = (bytes[i] << 16) | (bytes[i + 1] << 8);
+      out.push(B64.charAt(b >> 18) + B64.charAt((b >> 12) & 63) + B64.charAt((b >> 6) & 63) + '=');
+    }
+    return out.join('');
+  }
+
+  function fromBase64(s) {
+    var pad = s.charAt(s.length - 1) === '=' ? (s.charAt(s.length - 2) === '=' ? 2 : 1) : 0;
+    var len = (s.length / 4) * 3 - pad;
+    var bytes = hasTyped ? new window.Uint8Array(len) : [];
+    var j = 0;
+    for (var i = 0; i < s.length; i += 4) {
+      var t = (B64INDEX[s.charAt(i)] << 18) | (B64INDEX[s.charAt(i + 1)] << 12) | ((B64INDEX[s.charAt(i + 2)] || 0) << 6) | (B64INDEX[s.charAt(i + 3)] || 0);
+      if (j < len) bytes[j++] = (t >> 16) & 255;
+      if (j < len) bytes[j++] = (t >> 8) & 255;
+      if (j < len) bytes[j++] = t & 255;
+    }
+    return bytes;
+  }
+
+  function parseJson(text) {
+    if (window.JSON && window.JSON.parse) return window.JSON.parse(text);
+    // Only our own relay's answers come here (IE 7 and older have no JSON).
+    return (new Function('return (' + text + ');'))();
+  }
+
+  function domError(name, message) {
+    var e;
+    try {
+      e = new window.DOMException(message, name);
+    } catch (ignore) {
+      e = new Error(message);
+      e.name = name;
+    }
+    return e;
+  }
+
+  /* ---------- JSONP: one script per request, removed after it ran; no growing callback map ---------- */
+
+  var jsonpSeq = 0;
+  var callbacks = {};
+
+  function jsonp(url, timeoutMs, done) {
+    var id = 'c' + ++jsonpSeq;
+    var script = document.createElement('script');
+    var finished = false;
+    var head = document.getElementsByTagName('head')[0] || document.documentElement;
+    function remove() {
+      script.onload = script.onerror = script.onreadystatechange = null;
+      if (script.parentNode) script.parentNode.removeChild(script);
+    }
+    function finish(err, data) {
+      if (finished) return;
+      finished = true;
+      clearT(timer);
+      done(err, data);
+    }
+    var timer = later(function () {
+      // A late answer must still find a function; it is deleted once its script has run.
+      callbacks[id] = noop;
+      remove();
+      finish('timeout');
+    }, timeoutMs);
+    callbacks[id] = function (data) {
+      delete callbacks[id];
+      finish(null, data);
+    };
+    script.onload = script.onerror = function () {
+      remove();
+      if (callbacks[id] === noop) delete callbacks[id];
+      if (!finished) {
+        delete callbacks[id];
+        finish('error');
+      }
+    };
+    script.onreadystatechange = function () {
+      // IE 6-8: no onerror; a failed load is left to the timer.
+      if (script.readyState === 'loaded' || script.readyState === 'complete') {
+        if (finished) remove();
+      }
+    };
+    script.charset = 'UTF-8';
+    script.async = true;
+    script.src = url + (url.indexOf('?') < 0 ? '?' : '&') + 'cb=PolySocket._j.' + id;
+    head.insertBefore(script, head.firstChild);
+  }
+
+  /* ---------- cross-origin POST: CORS XHR, or XDomainRequest in IE 8/9 ---------- */
+
+  var corsXhr = (function () {
+    try {
+      return !!window.XMLHttpRequest && 'withCredentials' in new window.XMLHttpRequest();
+    } catch (e) {
+      return false;
+    }
+  })();
+
+  function canPost(base) {
+    if (cfg.forceJsonp) return false;
+    if (corsXhr) return true;
+    // XDomainRequest only talks to the page's own scheme.
+    return !!window.XDomainRequest && base.indexOf(window.location.protocol) === 0;
+  }
+
+  function post(url, body, timeoutMs, done) {
+    var finished = false;
+    var timer;
+    function finish(err, data) {
+      if (finished) return;
+      finished = true;
+      clearT(timer);
+      done(err, data);
+    }
+    function answer(text) {
+      var data;
+      try {
+        data = parseJson(text);
+      } catch (e) {
+        return finish('error');
+      }
+      finish(null, data);
+    }
+    timer = later(function () {
+      try {
+        req.abort();
+      } catch (ignore) {}
+      finish('timeout');
+    }, timeoutMs);
+    var req;
+    if (corsXhr) {
+      req = new window.XMLHttpRequest();
+      req.open('POST', url, true);
+      req.setRequestHeader('Content-Type', 'text/plain');
+      req.onreadystatechange = function () {
+        if (req.readyState !== 4) return;
+        req.onreadystatechange = noop;
+        // 0 = no answer; 5xx from a proxy has no JSON either: both are worth a retry.
+        if (req.status === 0 || (req.status >= 500 && !/^\s*\{/.test(req.responseText))) finish('error');
+        else answer(req.responseText);
+      };
+    } else {
+      req = new window.XDomainRequest();
+      req.onload = function () {
+        answer(req.responseText);
+      };
+      req.onerror = req.ontimeout = function () {
+        finish('error');
+      };
+      req.onprogress = noop;
+      req.open('POST', url);
+    }
+    req.send(body);
+  }
+
+  /* ---------- events ---------- */
+
+  function fire(ws, type, ev) {
+    ev.type = type;
+    ev.target = ev.currentTarget = ev.srcElement = ws;
+    ev.timeStamp = new Date().getTime();
+    var handler = ws['on' + type];
+    if (typeof handler === 'function') safeCall(handler, ws, ev);
+    var list = ws._l[type];
+    if (!list) return;
+    list = list.slice();
+    for (var i = 0; i < list.length; i++) {
+      var fn = list[i];
+      if (typeof fn === 'function') safeCall(fn, ws, ev);
+      else if (fn && typeof fn.handleEvent === 'function') safeCall(fn.handleEvent, fn, ev);
+    }
+  }
+
+  // A throwing handler must not break the poll loop (messages would stall); report it async.
+  function safeCall(fn, self, ev) {
+    try {
+      fn.call(self, ev);
+    } catch (e) {
+      later(function () {
+        throw e;
+      }, 0);
+    }
+  }
+
+  /* ---------- the socket ---------- */
+
+  var TOKEN_RE = /^[!#$%&'*+\-.\^_`|~0-9A-Za-z]+$/;
+
+  function PolySocket(url, protocols, options) {
+    if (!(this instanceof PolySocket)) throw new TypeError("Failed to construct 'WebSocket': Please use the 'new' operator");
+    options = options || {};
+    var force = options.force || cfg.force;
+    if (!force && Native && Native !== PolySocket) {
+      return protocols === undefined ? new Native(url) : new Native(url, protocols);
+    }
+    url = String(url);
+    if (!/^wss?:\/\/[^\/]/i.test(url) || url.indexOf('#') >= 0) {
+      throw domError('SyntaxError', "Failed to construct 'WebSocket': The URL '" + url + "' is invalid.");
+    }
+    var list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols;
+    var seen = {};
+    for (var i = 0; i < list.length; i++) {
+      if (!TOKEN_RE.test(list[i]) || seen['$' + list[i]]) throw domError('SyntaxError', "Failed to construct 'WebSocket': The subprotocol '" + list[i] + "' is invalid.");
+      seen['$' + list[i]] = true;
+    }
+    this.url = url;
+    this.readyState = CONNECTING;
+    this.protocol = '';
+    this.extensions = '';
+    this.bufferedAmount = 0;
+    this.binaryType = hasBlob ? 'blob' : 'arraybuffer';
+    this.transport = 'polling';
+    this.onopen = this.onmessage = this.onerror = this.onclose = null;
+    this._l = {};
+    this._protocols = list;
+    this._queue = [];
+    this._n = 0;
+    this._ack = 0;
+    this._base = '';
+    this._sid = '';
+    this._sending = false;
+    this._polling = false;
+    this._timers = {};
+    var self = this;
+    later(function () {
+      self._create();
+    }, 0);
+  }
+
+  var proto = PolySocket.prototype;
+  PolySocket.CONNECTING = proto.CONNECTING = CONNECTING;
+  PolySocket.OPEN = proto.OPEN = OPEN;
+  PolySocket.CLOSING = proto.CLOSING = CLOSING;
+  PolySocket.CLOSED = proto.CLOSED = CLOSED;
+  PolySocket.version = VERSION;
+  PolySocket.Native = Native;
+  PolySocket._j = callbacks;
+  PolySocket.configure = function (options) {
+    merge(cfg, options || {});
+  };
+
+  proto.addEventListener = function (type, fn) {
+    var list = this._l[type] || (this._l[type] = []);
+    for (var i = 0; i < list.length; i++) if (list[i] === fn) return;
+    list.push(fn);
+  };
+
+  proto.removeEventListener = function (type, fn) {
+    var list = this._l[type];
+    if (!list) return;
+    for (var i = 0; i < list.length; i++) {
+      if (list[i] === fn) {
+        list.splice(i, 1);
+        return;
+      }
+    }
+  };
+
+  proto.dispatchEvent = function (ev) {
+    fire(this, ev.type, ev);
+    return true;
+  };
+
+  proto.send = function (data) {
+    if (this.readyState === CONNECTING) throw domError('InvalidStateError', "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.");
+    var item;
+    if (typeof data === 'string') {
+      item = textItem(data);
+    } else if (hasTyped && data instanceof window.ArrayBuffer) {
+      item = binaryItem(new window.Uint8Array(data));
+    } else if (hasTyped && data && data.buffer instanceof window.ArrayBuffer && typeof data.byteLength === 'number') {
+      item = binaryItem(new window.Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } else if (hasBlob && data instanceof window.Blob) {
+      item = { t: 'b', d: '', bytes: data.size, whole: data.size, pending: true };
+      this._readBlob(item, data);
+    } else {
+      item = textItem(String(data));
+    }
+    // As the standard says: after close, sends only grow bufferedAmount.
+    this.bufferedAmount += item.bytes;
+    if (this.readyState !== OPEN) return;
+    this._queue.push(item);
+    this._flush();
+  };
+
+  // `whole`: the bytes bufferedAmount gets back once the relay took the (last chunk of the) message.
+  function textItem(s) {
+    var bytes = utf8Length(s);
+    return { t: 't', d: s, bytes: bytes, whole: bytes };
+  }
+
+  function binaryItem(bytes) {
+    return { t: 'b', d: toBase64(bytes), bytes: bytes.length, whole: bytes.length };
+  }
+
+  proto._readBlob = function (item, blob) {
+    var self = this;
+    var reader = new window.FileReader();
+    reader.onload = function () {
+      item.d = toBase64(new window.Uint8Array(reader.result));
+      item.pending = false;
+      self._flush();
+    };
+    reader.onerror = function () {
+      self._gone(1006, 'could not read the Blob to send');
+    };
+    reader.readAsArrayBuffer(blob);
+  };
+
+  proto.close = function (code, reason) {
+    if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) {
+      throw domError('InvalidAccessError', "Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. " + code + ' is neither.');
+    }
+    reason = reason === undefined ? '' : String(reason);
+    if (utf8Length(reason) > 123) throw domError('SyntaxError', "Failed to execute 'close' on 'WebSocket': The message must not be greater than 123 bytes.");
+    if (this.readyState === CLOSING || this.readyState === CLOSED) return;
+    if (this.readyState === CONNECTING) {
+      // Fails the connection (1006) once /create has answered; the relay is told to let go.
+      this.readyState = CLOSING;
+      return;
+    }
+    this.readyState = CLOSING;
+    this._queue.push({ t: 'c', d: '', code: code, reason: code === undefined ? undefined : reason, bytes: 0, whole: 0 });
+    this._flush();
+  };
+
+  proto._create = function () {
+    var self = this;
+    var token = cfg.token;
+    if (typeof token === 'function') {
+      if (token.length > 0) return token(function (t) {
+        self._createWith(t);
+      });
+      token = token();
+    }
+    self._createWith(token);
+  };
+
+  proto._createWith = function (token) {
+    var self = this;
+    var url = cfg.router.replace(/\/+$/, '') + '/create?' + query({
+      from: FROM,
+      target: self.url,
+      protocols: self._protocols.length ? self._protocols.join(',') : undefined,
+      token: token || undefined
+    });
+    jsonp(url, cfg.createTimeout, function (err, r) {
+      if (self.readyState === CLOSED) return;
+      if (err || !r || !r.ok) {
+        self._error = r && r.error ? r.error : 'create_failed';
+        return self._gone(1006, '');
+      }
+      self._base = r.url;
+      self._sid = r.socket;
+      self.protocol = r.protocol || '';
+      self._post = canPost(self._base);
+      if (self.readyState === CLOSING) {
+        // close() was called while connecting: release the relay's socket, fail this one.
+        self._request([{ t: 'c', d: '', n: 1 }], noop);
+        return self._gone(1006, '');
+      }
+      self.readyState = OPEN;
+      fire(self, 'open', {});
+      self._poll(0);
+      self._flush();
+    });
+  };
+
+  /* polling: one long-poll at a time, acking what arrived; a failed poll is retried with the same ack */
+
+  proto._poll = function (failures) {
+    var self = this;
+    if (self.readyState === CLOSED || self._polling) return;
+    self._polling = true;
+    var url = self._base + '/j/' + self._sid + '?' + query({ ttl: cfg.ttl, ack: self._ack, from: FROM });
+    jsonp(url, cfg.ttl + 15000, function (err, r) {
+      self._polling = false;
+      if (self.readyState === CLOSED) return;
+      if (err) return self._retry('_poll', failures);
+      if (!r.ok) {
+        self._error = r.error;
+        return self._gone(1006, '');
+      }
+      self._since = 0;
+      var msgs = r.messages;
+      for (var i = 0; i < msgs.length; i++) {
+        var m = msgs[i];
+        if (m.seq) {
+          if (m.seq <= self._ack) continue; // already delivered by an answer that was thought lost
+          self._ack = m.seq;
+        }
+        if (m.type === 'text') fire(self, 'message', { data: m.data, origin: self._origin(), lastEventId: '' });
+        else if (m.type === 'binary') fire(self, 'message', { data: self._binary(m.data), origin: self._origin(), lastEventId: '' });
+        else if (m.type === 'close') return self._closed(m.code, m.reason);
+        if (self.readyState === CLOSED) return;
+      }
+      self._poll(0);
+    });
+  };
+
+  proto._origin = function () {
+    var m = /^(wss?:\/\/[^\/?#]+)/i.exec(this.url);
+    return m ? m[1] : '';
+  };
+
+  proto._binary = function (b64) {
+    var bytes = fromBase64(b64);
+    if (!hasTyped) return bytes;
+    if (this.binaryType === 'blob' && hasBlob) return new window.Blob([bytes]);
+    return bytes.buffer;
+  };
+
+  /* sending: one request at a time, in order; batched; a failed request is retried with the same n */
+
+  proto._flush = function () {
+    var self = this;
+    if (self._sending || !self._sid || self.readyState === CLOSED) return;
+    var batch = self._nextBatch();
+    if (!batch.length) return;
+    self._sending = true;
+    self._request(batch, function (err, r) {
+      self._sending = false;
+      if (self.readyState === CLOSED) return;
+      if (err) return self._retry('_flush', 0);
+      self._since = 0;
+      // The relay no longer has the socket: the poll learns how it closed and reports that.
+      if (!r.ok && r.error === 'unknown_socket') return;
+      // Everything below the expected n was taken (all of the batch, when ok).
+      var taken = r.ok ? batch[batch.length - 1].n + 1 : r.expected || 0;
+      while (self._queue.length && self._queue[0].n && self._queue[0].n < taken) {
+        self.bufferedAmount -= self._queue.shift().whole;
+      }
+      if (!r.ok) {
+        self._error = r.error;
+        return self._gone(r.error === 'message_too_large' || r.error === 'too_many_chunks' ? 1009 : 1006, '');
+      }
+      self._flush();
+    });
+  };
+
+  /** The sends for the next request: one chunk, or as many whole messages as fit. */
+  proto._nextBatch = function () {
+    var q = this._queue;
+    if (!q.length || q[0].pending) return [];
+    var batch = [];
+    var size = 0;
+    var limit = this._post ? cfg.batchBytes : cfg.urlLimit - this._base.length - this._sid.length - 120;
+    for (var i = 0; i < q.length; i++) {
+      if (q[i].pending) break;
+      if (!this._post) this._split(i);
+      var it = q[i];
+      var cost = this._post ? it.d.length : it.enc;
+      if (batch.length && (it.c || batch[0].c || size + cost > limit)) break;
+      if (!it.n) it.n = ++this._n;
+      batch.push(it);
+      size += cost;
+      if (it.t === 'c' || it.c) break;
+    }
+    return batch;
+  };
+
+  /**
+   * JSONP sends must fit a URL: split the message at index i into chunks (c=1 on all but the
+   * last), text between characters, never inside a surrogate pair; base64 in blocks of 4.
+   */
+  proto._split = function (i) {
+    var it = this._queue[i];
+    if (it.enc !== undefined) return;
+    var budget = cfg.urlLimit - this._base.length - this._sid.length - 160;
+    var whole = it.whole;
+    var pieces = [];
+    if (it.t === 'b') {
+      var step = Math.max(4, Math.floor(budget / 3 / 4) * 4);
+      for (var p = 0; p < it.d.length; p += step) pieces.push(it.d.substring(p, p + step));
+    } else if (it.t === 't') {
+      var start = 0;
+      var cost = 0;
+      for (var k = 0; k < it.d.length; k++) {
+        var ch = it.d.charAt(k);
+        var code = it.d.charCodeAt(k);
+        if (code >= 0xd800 && code <= 0xdbff && k + 1 < it.d.length) ch += it.d.charAt(++k);
+        var c = encodeURIComponent(ch).length;
+        if (cost + c > budget && k > start) {
+          pieces.push(it.d.substring(start, k + 1 - ch.length));
+          start = k + 1 - ch.length;
+          cost = 0;
+        }
+        cost += c;
+      }
+      pieces.push(it.d.substring(start));
+    }
+    if (pieces.length <= 1) {
+      it.enc = encodeURIComponent(it.d).length;
+      return;
+    }
+    var chunks = [];
+    for (var j = 0; j < pieces.length; j++) {
+      chunks.push({ t: it.t, d: pieces[j], c: j < pieces.length - 1, enc: encodeURIComponent(pieces[j]).length, whole: j === pieces.length - 1 ? whole : 0 });
+    }
+    var args = [i, 1];
+    for (var a = 0; a < chunks.length; a++) args.push(chunks[a]);
+    Array.prototype.splice.apply(this._queue, args);
+  };
+
+  proto._request = function (batch, done) {
+    var params = 'n=' + batch[0].n;
+    for (var i = 0; i < batch.length; i++) params += '&t=' + batch[i].t + '&d=' + encodeURIComponent(batch[i].d);
+    var last = batch[batch.length - 1];
+    if (last.c) params += '&c=1';
+    if (last.t === 'c' && last.code !== undefined) params += '&' + query({ code: last.code, reason: last.reason });
+    params += '&from=' + encodeURIComponent(FROM);
+    var url = this._base + '/s/' + this._sid;
+    if (this._post) post(url, params, 30000, done);
+    else jsonp(url + '?' + params, 30000, done);
+  };
+
+  /** Network trouble: back off and try again with the same ack / n, until giveUp has passed. */
+  proto._retry = function (what, failures) {
+    var self = this;
+    var now = new Date().getTime();
+    if (!self._since) self._since = now;
+    if (now - self._since > cfg.giveUp) return self._gone(1006, '');
+    var delay = Math.min(5000, 100 * Math.pow(2, failures || 0));
+    clearT(self._timers[what]);
+    self._timers[what] = later(function () {
+      self._timers[what] = null;
+      if (what === '_poll') self._poll((failures || 0) + 1);
+      else self._flush();
+    }, delay);
+  };
+
+  proto._closed = function (code, reason) {
+    this._finish();
+    fire(this, 'close', { code: code, reason: reason || '', wasClean: code !== 1006 });
+  };
+
+  /** The socket is gone without a clean close (1006), or refused a message (1009). */
+  proto._gone = function (code, reason) {
+    if (this.readyState === CLOSED) return;
+    this._finish();
+    fire(this, 'error', {});
+    fire(this, 'close', { code: code, reason: reason, wasClean: false });
+  };
+
+  proto._finish = function () {
+    this.readyState = CLOSED;
+    for (var k in this._timers) if (this._timers[k]) clearT(this._timers[k]);
+    this._timers = {};
+  };
+
+  window.PolySocket = PolySocket;
+  // Polyfill mode: pages and unmodified libraries that say `new WebSocket` get a working one.
+  if (!Native || cfg.force) window.WebSocket = PolySocket;
+})(window, document);

@@ -1,0 +1,350 @@
+/**
+ * polysocket.js in a real browser (Debian's chromium via playwright-core), through the real
+ * router and relay, to real `ws` upstreams and Mosquitto. The page is on its own origin, so
+ * every polysocket request is cross-origin, and the relay is reached through a loopback proxy
+ * that can lose answers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { mintToken } from '../../router/token';
+import { launchChromium, startPageServer, type PageServer } from '../helpers/browser';
+import { startLossyProxy, type LossyProxy } from '../helpers/lossy-proxy';
+import { allInOne } from '../helpers/services';
+import { startUpstream, type Upstream } from '../helpers/upstream';
+
+const SECRET = 'browser-test-secret';
+let browser: Browser;
+let pages: PageServer;
+let proxy: LossyProxy;
+let svc: Awaited<ReturnType<typeof allInOne>>;
+let up: Upstream;
+let token: string;
+
+/** In-page helpers: promises over the WebSocket events, built in the page's own realm. */
+const KIT = `<script>
+window.kit = {
+  open: function (url, protocols) {
+    return new Promise(function (resolve, reject) {
+      var ws = protocols ? new WebSocket(url, protocols) : new WebSocket(url);
+      ws.inbox = []; ws.waiters = [];
+      ws.onmessage = function (e) { var w = ws.waiters.shift(); if (w) w(e); else ws.inbox.push(e); };
+      ws.closed = new Promise(function (r) { ws.addEventListener('close', function (e) { r({ code: e.code, reason: e.reason, wasClean: e.wasClean }); }); });
+      ws.onopen = function () { resolve(ws); };
+      ws.onerror = function () { reject(new Error('error before open')); };
+    });
+  },
+  next: function (ws) {
+    return new Promise(function (r) { var e = ws.inbox.shift(); if (e) r(e); else ws.waiters.push(r); });
+  }
+};
+</script>`;
+
+function pageHtml(o: { deleteNative?: boolean; force?: boolean; config?: Record<string, unknown>; extra?: string } = {}): string {
+  return `<!doctype html><html><head><meta charset="utf-8"></head><body>
+${o.deleteNative === false ? '' : '<script>delete window.WebSocket;</script>'}
+${o.config ? `<script>window.POLYSOCKET_CONFIG = ${JSON.stringify(o.config)};</script>` : ''}
+<script src="${svc.base}/polysocket.js" data-router="${svc.base}" data-token="${token}"${o.force ? ' data-force="true"' : ''}></script>
+${KIT}
+${o.extra ?? ''}
+</body></html>`;
+}
+
+async function openPage(html: string): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (err) => console.error('page error:', err.message));
+  await page.goto(pages.page(`/p${Math.random().toString(36).slice(2)}.html`, html));
+  return page;
+}
+
+beforeAll(async () => {
+  [browser, pages, proxy, up] = await Promise.all([launchChromium(), startPageServer(), startLossyProxy(), startUpstream({ protocols: ['chat.v2'] })]);
+  svc = await allInOne({ AUTH: 'token', TOKEN_SECRET: SECRET, PUBLIC_HOST: `localhost:${proxy.port}` });
+  proxy.target.port = svc.port;
+  token = mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], origins: [pages.origin] });
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([svc?.close(), pages?.close(), proxy?.close(), up?.close()]);
+});
+
+afterEach(() => proxy.reset());
+
+describe('polyfill mode (window.WebSocket deleted before the script loads)', () => {
+  let page: Page;
+  beforeAll(async () => {
+    page = await openPage(pageHtml());
+  });
+  afterAll(() => page.close());
+
+  test('installs itself as window.WebSocket', async () => {
+    expect(await page.evaluate(() => (window as any).WebSocket === (window as any).PolySocket && (window as any).PolySocket.Native === undefined)).toBe(true);
+  });
+
+  test('text echoes, with the WebSocket constants and state', async () => {
+    const r = await page.evaluate(async (url) => {
+      const ws = await (window as any).kit.open(url);
+      ws.send('hello ☃ 𝄞');
+      const e = await (window as any).kit.next(ws);
+      return { data: e.data, state: ws.readyState, open: ws.OPEN, ctor: (window as any).WebSocket.CLOSED, url: ws.url, ext: ws.extensions };
+    }, up.url);
+    expect(r).toEqual({ data: 'hello ☃ 𝄞', state: 1, open: 1, ctor: 3, url: up.url, ext: '' });
+  });
+
+  test('binary echoes as ArrayBuffer and as Blob, built in the page realm', async () => {
+    const r = await page.evaluate(async (url) => {
+      const ws = await (window as any).kit.open(url);
+      ws.binaryType = 'arraybuffer';
+      ws.send(new Uint8Array([0, 1, 2, 253, 254, 255]).buffer);
+      const a = await (window as any).kit.next(ws);
+      ws.binaryType = 'blob';
+      ws.send(new Uint16Array([0x0102, 0x0304]));
+      const b = await (window as any).kit.next(ws);
+      ws.send(new Blob([new Uint8Array([9, 8, 7])]));
+      const c = await (window as any).kit.next(ws);
+      return {
+        a: a.data instanceof ArrayBuffer ? Array.from(new Uint8Array(a.data)) : 'not an ArrayBuffer',
+        b: b.data instanceof Blob ? Array.from(new Uint8Array(await b.data.arrayBuffer())) : 'not a Blob',
+        c: Array.from(new Uint8Array(await c.data.arrayBuffer())),
+      };
+    }, up.url);
+    expect(r).toEqual({ a: [0, 1, 2, 253, 254, 255], b: [2, 1, 4, 3], c: [9, 8, 7] });
+  });
+
+  test('negotiates a subprotocol', async () => {
+    const protocol = await page.evaluate(async (url) => (await (window as any).kit.open(url, ['nope', 'chat.v2'])).protocol, up.url);
+    expect(protocol).toBe('chat.v2');
+  });
+
+  test('client close with code and reason: the upstream sees it, onclose reports it cleanly', async () => {
+    const before = up.closes.length;
+    const r = await page.evaluate(async (url) => {
+      const ws = await (window as any).kit.open(url);
+      ws.close(4001, 'done here');
+      const state = ws.readyState;
+      return { state, closed: await ws.closed, after: ws.readyState };
+    }, up.url);
+    expect(r).toEqual({ state: 2, closed: { code: 4001, reason: 'done here', wasClean: true }, after: 3 });
+    await up.closedCount(before + 1);
+    expect(up.closes).toContainEqual({ code: 4001, reason: 'done here' });
+  });
+
+  test('a server close is seen with its code and reason', async () => {
+    const closed = await page.evaluate(async (url) => {
+      const ws = await (window as any).kit.open(url);
+      ws.send('close:4321:server says bye');
+      return ws.closed;
+    }, up.url);
+    expect(closed).toEqual({ code: 4321, reason: 'server says bye', wasClean: true });
+  });
+
+  test('bufferedAmount counts queued bytes and drains to 0', async () => {
+    const r = await page.evaluate(async (url) => {
+      const ws = await (window as any).kit.open(url);
+      ws.send('x'.repeat(100_000));
+      ws.send('é'.repeat(10));
+      const queued = ws.bufferedAmount;
+      await (window as any).kit.next(ws);
+      await (window as any).kit.next(ws);
+      return { queued, drained: ws.bufferedAmount };
+    }, up.url);
+    expect(r).toEqual({ queued: 100_020, drained: 0 });
+  });
+
+  test('the standard validation: close codes, reason length, send while connecting', async () => {
+    const r = await page.evaluate(async (url) => {
+      const names: string[] = [];
+      const ws = new (window as any).WebSocket(url);
+      try { ws.send('early'); } catch (e: any) { names.push(e.name); }
+      try { ws.close(1001); } catch (e: any) { names.push(e.name); }
+      try { ws.close(1000, 'é'.repeat(62)); } catch (e: any) { names.push(e.name); }
+      try { new (window as any).WebSocket('http://example.com/'); } catch (e: any) { names.push(e.name); }
+      ws.close();
+      return names;
+    }, up.url);
+    expect(r).toEqual(['InvalidStateError', 'InvalidAccessError', 'SyntaxError', 'SyntaxError']);
+  });
+
+  test('close() while connecting fails the socket (1006) and releases it on the relay', async () => {
+    const closed = await page.evaluate(async (url) => {
+      const ws = new (window as any).WebSocket(url);
+      const events: string[] = [];
+      ws.onerror = () => events.push('error');
+      const c = new Promise((r) => (ws.onclose = (e: any) => r({ code: e.code, wasClean: e.wasClean, events })));
+      ws.close();
+      return c;
+    }, up.url);
+    expect(closed).toEqual({ code: 1006, wasClean: false, events: ['error'] });
+  });
+
+  test('a refused create reports error then close 1006', async () => {
+    const closed = await page.evaluate(async () => {
+      const ws = new (window as any).WebSocket('ws://forbidden.example.com/');
+      const events: string[] = [];
+      ws.onerror = () => events.push('error');
+      return new Promise((r) => (ws.onclose = (e: any) => r({ code: e.code, wasClean: e.wasClean, events })));
+    });
+    expect(closed).toEqual({ code: 1006, wasClean: false, events: ['error'] });
+  });
+});
+
+describe('nothing lost, nothing twice', () => {
+  async function roundTrip(config: Record<string, unknown>) {
+    const own = await startUpstream();
+    const page = await openPage(pageHtml({ config }));
+    try {
+      const got = await page.evaluate(async (url) => {
+        const ws = await (window as any).kit.open(url);
+        for (let i = 1; i <= 40; i++) ws.send('m' + i);
+        const out: string[] = [];
+        for (let i = 1; i <= 40; i++) out.push((await (window as any).kit.next(ws)).data);
+        return out;
+      }, own.url);
+      const expected = Array.from({ length: 40 }, (_v, i) => `m${i + 1}`);
+      expect(got).toEqual(expected);
+      expect(own.received).toEqual(expected);
+    } finally {
+      await page.close();
+      await own.close();
+    }
+  }
+
+  test('with lost poll answers and lost POST send answers', async () => {
+    // the first two poll answers and the first send answer are lost, then every third of each
+    proxy.drop = (kind, nth) => (kind === 'j' && (nth <= 2 || nth % 3 === 0)) || (kind === 's' && (nth === 1 || nth % 3 === 0));
+    await roundTrip({});
+    expect(proxy.dropped.j).toBeGreaterThan(0);
+    expect(proxy.dropped.s).toBeGreaterThan(0);
+  });
+
+  test('with lost poll answers and lost JSONP send answers', async () => {
+    proxy.drop = (kind, nth) => (kind === 'j' && (nth <= 2 || nth % 3 === 0)) || (kind === 's' && (nth === 1 || nth % 3 === 0));
+    await roundTrip({ forceJsonp: true });
+    expect(proxy.dropped.j).toBeGreaterThan(0);
+    expect(proxy.dropped.s).toBeGreaterThan(0);
+  });
+});
+
+describe('long sends over JSONP GET are chunked under the URL limit', () => {
+  test('text (with surrogate pairs) and binary arrive as one frame each', async () => {
+    const own = await startUpstream({ echo: false });
+    const page = await openPage(pageHtml({ config: { forceJsonp: true } }));
+    try {
+      const text = 'a€𝄞'.repeat(2000);
+      await page.evaluate(async ({ url, text }) => {
+        const ws = await (window as any).kit.open(url);
+        ws.send(text);
+        const bytes = new Uint8Array(5000);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251;
+        ws.send(bytes);
+        ws.send('after');
+      }, { url: own.url, text });
+      await own.receivedCount(3);
+      expect(own.received[0]).toBe(text);
+      expect(own.received[1]).toEqual(Buffer.from(Array.from({ length: 5000 }, (_v, i) => i % 251)));
+      expect(own.received[2]).toBe('after');
+    } finally {
+      await page.close();
+      await own.close();
+    }
+  });
+});
+
+test('a page that runs on leaves no scripts and no callbacks behind', async () => {
+  const page = await openPage(pageHtml({ config: { forceJsonp: true } }));
+  try {
+    const r = await page.evaluate(async (url) => {
+      const scripts = () => document.getElementsByTagName('script').length;
+      const before = scripts();
+      const ws = await (window as any).kit.open(url);
+      for (let i = 0; i < 100; i++) {
+        ws.send('x' + i);
+        await (window as any).kit.next(ws);
+      }
+      // a poll and a send may be in flight: at most two scripts and two callbacks, after 100 round trips
+      return { grown: scripts() - before, callbacks: Object.keys((window as any).PolySocket._j).length };
+    }, up.url);
+    expect(r.grown).toBeLessThanOrEqual(2);
+    expect(r.callbacks).toBeLessThanOrEqual(2);
+  } finally {
+    await page.close();
+  }
+});
+
+test('native pass-through where WebSocket works', async () => {
+  const page = await openPage(pageHtml({ deleteNative: false }));
+  try {
+    const r = await page.evaluate(async (url) => {
+      const NativeWS = (window as any).PolySocket.Native;
+      const ws = new (window as any).PolySocket(url);
+      const native = ws instanceof NativeWS && (window as any).WebSocket === NativeWS;
+      await new Promise((res) => (ws.onopen = res));
+      ws.send('direct');
+      const data = await new Promise((res) => (ws.onmessage = (e: any) => res(e.data)));
+      return { native, data, transport: ws.transport };
+    }, up.url);
+    expect(r).toEqual({ native: true, data: 'direct', transport: undefined });
+  } finally {
+    await page.close();
+  }
+});
+
+describe('an unmodified library: mqtt.js against Mosquitto', () => {
+  let mosquitto: ChildProcess;
+  let wsPort: number;
+
+  const freePort = () =>
+    new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+
+  beforeAll(async () => {
+    const [plain, ws] = [await freePort(), await freePort()];
+    wsPort = ws;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ps-mosq-'));
+    const conf = path.join(dir, 'mosquitto.conf');
+    // Mosquitto 2.0.11 needs a plain listener too, and socket_domain to bind websockets to IPv4 loopback.
+    writeFileSync(conf, `listener ${plain} 127.0.0.1\nlistener ${ws} 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\nallow_anonymous true\npersistence false\n`);
+    mosquitto = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const ok = await new Promise<boolean>((r) => {
+        const c = net.connect(ws, '127.0.0.1', () => (c.destroy(), r(true))).on('error', () => r(false));
+      });
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error('mosquitto did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  afterAll(() => {
+    mosquitto?.kill();
+  });
+
+  test('connect, subscribe, publish and receive through the polyfill', async () => {
+    const page = await openPage(pageHtml({ extra: `<script src="${pages.origin}/mqtt.min.js"></script>` }));
+    try {
+      const r = await page.evaluate(async (url) => {
+        const mqtt = (window as any).mqtt;
+        const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 10_000 });
+        await new Promise((res, rej) => { client.on('connect', res); client.on('error', rej); });
+        await new Promise((res, rej) => client.subscribe('polysocket/test', (err: unknown) => (err ? rej(err) : res(null))));
+        const got = new Promise((res) => client.on('message', (topic: string, payload: Uint8Array) => res({ topic, payload: new TextDecoder().decode(payload) })));
+        client.publish('polysocket/test', 'hello mqtt', { qos: 1 });
+        const message = await got;
+        const isPolySocket = client.stream && (window as any).WebSocket === (window as any).PolySocket;
+        await new Promise((res) => client.end(false, {}, res));
+        return { message, isPolySocket };
+      }, `ws://127.0.0.1:${wsPort}`);
+      expect(r).toEqual({ message: { topic: 'polysocket/test', payload: 'hello mqtt' }, isPolySocket: true });
+    } finally {
+      await page.close();
+    }
+  });
+});

@@ -1,0 +1,34 @@
+/**
+ * The shipped bundle must parse in IE 6: ECMAScript 3, reserved words refused as property names.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { es3Problems } = require('../../client/es3-check');
+const dist = (name: string) => readFileSync(path.resolve(__dirname, '../../client/dist', name), 'utf8');
+
+test.each(['polysocket.js', 'polysocket.min.js'])('%s parses as ECMAScript 3', (name) => {
+  expect(es3Problems(dist(name))).toEqual([]);
+});
+
+test('the gate catches what IE 8 cannot parse', () => {
+  expect(es3Problems('var a = { x: 1, };')[0]).toMatch(/parse/);
+  expect(es3Problems('var a = [1, 2,];')).toEqual([expect.stringContaining('trailing comma')]);
+  expect(es3Problems('p.catch(f);')[0]).toMatch(/parse/);
+  expect(es3Problems('var o = { default: 1 };')[0]).toMatch(/parse/);
+  expect(es3Problems('var o = { get x() { return 1; } };')[0]).toMatch(/parse/);
+  expect(es3Problems('[1].forEach(f);')[0]).toMatch(/forEach/);
+  expect(es3Problems('var s = JSON.stringify(x);')[0]).toMatch(/JSON/);
+});
+
+test('every request names the client version; the bundle is served with its version', () => {
+  const version = require('../../package.json').version;
+  expect(dist('polysocket.js')).toContain(`var VERSION = '${version}'`);
+  expect(dist('polysocket.js')).toContain("'polysocket.js-' + VERSION");
+});
+
+test('min+gzip stays under 8 KB', () => {
+  expect(gzipSync(dist('polysocket.min.js'), { level: 9 }).length).toBeLessThan(8 * 1024);
+});
