@@ -348,3 +348,19 @@ describe('an unmodified library: mqtt.js against Mosquitto', () => {
     }
   });
 });
+
+test("the all-in-one's demo page echoes through the long-poll path", async () => {
+  const demo = await allInOne({ AUTH: 'token', ALLOW_TARGETS: '' });
+  const page = await browser.newPage();
+  try {
+    await page.goto(`http://localhost:${demo.port}/`);
+    await page.getByText('open (via polling)').waitFor({ timeout: 10_000 });
+    await page.fill('#msg', 'hello from the demo');
+    await page.click('button');
+    await page.getByText('echo: hello from the demo').waitFor({ timeout: 10_000 });
+    expect(await page.textContent('#log')).toBe('open (via polling)\nsent: hello from the demo\necho: hello from the demo\n');
+  } finally {
+    await page.close();
+    await demo.close();
+  }
+});
