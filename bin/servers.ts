@@ -12,7 +12,7 @@ import { Relay } from '../relay/relay';
 import { SocketCreator } from '../router/create';
 import { routerRoutes } from '../router/http';
 import { TokenVerifier, mintToken } from '../router/token';
-import { clientScriptHandler } from '../shared/client-script';
+import { clientScriptRoutes } from '../shared/client-script';
 import { withListenPort, type Config } from '../shared/config';
 import { createApp, finishApp } from '../shared/http-app';
 import type { Logger } from '../shared/log';
@@ -69,8 +69,7 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
 
   const app = createApp(c.maxUrlBytes);
   app.get('/', (_req, res) => demoPage(res, { router: origin, token: demoToken, target: `ws://localhost:${port}/echo` }));
-  app.get('/polysocket.js', clientScriptHandler('polysocket.js'));
-  app.get('/polysocket.min.js', clientScriptHandler('polysocket.min.js'));
+  app.use(clientScriptRoutes());
   app.use(routerRoutes(creator));
   app.use(relayRoutes(relay, c));
   finishApp(app, log);
@@ -89,8 +88,7 @@ export async function startRouter(config: Config, log: Logger, store?: Coordinat
   const s = store ?? (await connectStore(config, log));
   const creator = new SocketCreator(config, s, log, config.auth === 'token' ? new TokenVerifier(config) : undefined);
   const app = createApp(config.maxUrlBytes);
-  app.get('/polysocket.js', clientScriptHandler('polysocket.js'));
-  app.get('/polysocket.min.js', clientScriptHandler('polysocket.min.js'));
+  app.use(clientScriptRoutes());
   app.use(routerRoutes(creator));
   finishApp(app, log);
   const server = http.createServer(app);
@@ -107,8 +105,7 @@ export async function startRelay(config: Config, log: Logger, store?: Coordinati
   const c = withListenPort(config, port);
   const relay = new Relay({ config: c, store: s, log, policy: new TargetPolicy(c.allowTargets) });
   const app = createApp(c.maxUrlBytes);
-  app.get('/polysocket.js', clientScriptHandler('polysocket.js'));
-  app.get('/polysocket.min.js', clientScriptHandler('polysocket.min.js'));
+  app.use(clientScriptRoutes());
   app.use(relayRoutes(relay, c));
   finishApp(app, log);
   server.on('request', app);

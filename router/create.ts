@@ -3,7 +3,7 @@
  * place it on the least-loaded live relay and wait for that relay to open the upstream.
  */
 import type { Config } from '../shared/config';
-import { PolysocketError } from '../shared/errors';
+import { asPolysocketError, PolysocketError } from '../shared/errors';
 import { newSocketId, newUniqLabel } from '../shared/ids';
 import type { Logger } from '../shared/log';
 import type { CoordinationStore, OpenRequest } from '../shared/store/store';
@@ -52,6 +52,10 @@ export class SocketCreator {
     this.pending++;
     try {
       return await this.place(input);
+    } catch (err) {
+      const e = asPolysocketError(err);
+      this.log.info('create_refused', { error: e.code, ip: input.ip, from: input.from?.slice(0, 100) });
+      throw e;
     } finally {
       this.pending--;
     }

@@ -2,6 +2,7 @@
  * The router's HTTP face: GET /create?cb&from&target&token&protocols.
  */
 import express, { type Router } from 'express';
+import { PolysocketError } from '../shared/errors';
 import { param } from '../shared/http-app';
 import { requestOrigin } from '../shared/origin';
 import { callbackOf, sendOk } from '../shared/respond';
@@ -21,6 +22,9 @@ export function routerRoutes(creator: SocketCreator): Router {
         ip: req.socket.remoteAddress ?? '',
       })
       .then((created) => sendOk(res, cb, created), next);
+  });
+  r.all('/create', () => {
+    throw new PolysocketError('method_not_allowed', '/create takes GET only');
   });
   return r;
 }

@@ -3,7 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Request, Response } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
+import { PolysocketError } from './errors';
 
 const DIST = path.resolve(__dirname, '..', '..', 'client', 'dist');
 const DIST_FROM_SOURCE = path.resolve(__dirname, '..', 'client', 'dist');
@@ -19,7 +20,7 @@ function read(name: string): string | undefined {
   return undefined;
 }
 
-export function clientScriptHandler(name: 'polysocket.js' | 'polysocket.min.js') {
+function clientScriptHandler(name: 'polysocket.js' | 'polysocket.min.js') {
   const body = read(name) ?? `/* ${name} is not built: run npm run build:client */\n`;
   return (_req: Request, res: Response) => {
     res.setHeader('Content-Type', 'application/javascript; charset=utf-8');
@@ -28,4 +29,16 @@ export function clientScriptHandler(name: 'polysocket.js' | 'polysocket.min.js')
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.end(body);
   };
+}
+
+/** GET (and HEAD) /polysocket.js and /polysocket.min.js; any other method is method_not_allowed. */
+export function clientScriptRoutes(): Router {
+  const r = express.Router();
+  for (const name of ['polysocket.js', 'polysocket.min.js'] as const) {
+    r.get(`/${name}`, clientScriptHandler(name));
+    r.all(`/${name}`, () => {
+      throw new PolysocketError('method_not_allowed');
+    });
+  }
+  return r;
 }

@@ -18,8 +18,8 @@ export function uniquePrefix(name: string): string {
   return `pstest:${name}:${randomBytes(4).toString('hex')}:`;
 }
 
-export async function allInOne(env: Record<string, string> = {}): Promise<Running & { base: string }> {
-  const r = await startAllInOne(testConfig(env), quiet);
+export async function allInOne(env: Record<string, string> = {}, log = quiet): Promise<Running & { base: string }> {
+  const r = await startAllInOne(testConfig(env), log);
   return Object.assign(r, { base: `http://localhost:${r.port}` });
 }
 
