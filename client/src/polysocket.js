@@ -189,6 +189,24 @@
     head.insertBefore(script, head.firstChild);
   }
 
+  var loaded = document.readyState === 'complete';
+  var onLoad = [];
+  function markLoaded() {
+    if (loaded) return;
+    loaded = true;
+    for (var i = 0; i < onLoad.length; i++) onLoad[i]();
+    onLoad = [];
+  }
+  if (!loaded) {
+    if (window.addEventListener) window.addEventListener('load', markLoaded, false);
+    else if (window.attachEvent) window.attachEvent('onload', markLoaded);
+  }
+
+  function whenLoaded(fn) {
+    if (loaded) fn();
+    else onLoad.push(fn);
+  }
+
   /* ---------- cross-origin POST: CORS XHR, or XDomainRequest in IE 8/9 ---------- */
 
   var corsXhr = (function () {
@@ -464,7 +482,11 @@
       }
       self.readyState = OPEN;
       fire(self, 'open', {});
-      self._poll(0);
+      // A script pending before onload holds the page's load event (and the busy spinner) for a
+      // whole poll: the first long-poll waits for load.
+      whenLoaded(function () {
+        self._poll(0);
+      });
       self._flush();
     });
   };

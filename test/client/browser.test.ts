@@ -353,7 +353,9 @@ test("the all-in-one's demo page echoes through the long-poll path", async () =>
   const demo = await allInOne({ AUTH: 'token', ALLOW_TARGETS: '' });
   const page = await browser.newPage();
   try {
-    await page.goto(`http://localhost:${demo.port}/`);
+    // Regression: the socket opens while the page loads; a long-poll script inserted before
+    // onload would hold the load event for a whole poll (25 s), far past this bound.
+    await page.goto(`http://localhost:${demo.port}/`, { waitUntil: 'load', timeout: 10_000 });
     await page.getByText('open (via polling)').waitFor({ timeout: 10_000 });
     await page.fill('#msg', 'hello from the demo');
     await page.click('button');
