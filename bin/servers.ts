@@ -16,6 +16,8 @@ import { clientScriptRoutes } from '../shared/client-script';
 import { withListenPort, type Config } from '../shared/config';
 import { createApp, finishApp } from '../shared/http-app';
 import type { Logger } from '../shared/log';
+import { Metrics } from '../shared/metrics';
+import { opsRoutes } from '../shared/ops-routes';
 import { MemoryStore } from '../shared/store/memory-store';
 import { RedisStore } from '../shared/store/redis-store';
 import type { CoordinationStore } from '../shared/store/store';
@@ -27,6 +29,7 @@ export interface Running {
   config: Config;
   store: CoordinationStore;
   relay?: Relay;
+  metrics: Metrics;
   /** the all-in-one's demo token (signed with its secret) */
   demoToken?: string;
   /** graceful: relays drain (clients get close 1001) */
@@ -50,25 +53,28 @@ function closeServer(server: http.Server): Promise<void> {
   });
 }
 
-async function connectStore(c: Config, log: Logger): Promise<CoordinationStore> {
-  return RedisStore.connect({ url: c.redisUrl!, prefix: c.storePrefix, log });
+async function connectStore(c: Config, log: Logger, metrics: Metrics): Promise<CoordinationStore> {
+  return RedisStore.connect({ url: c.redisUrl!, prefix: c.storePrefix, log, onError: () => metrics.storeErrors.inc() });
 }
 
 /** Router + relay + demo in one process on one port, with the embedded store. */
 export async function startAllInOne(config: Config, log: Logger): Promise<Running> {
   const store = new MemoryStore();
+  const metrics = new Metrics('all');
   const secret = config.tokenSecret ?? randomBytes(32).toString('base64url');
   const server = http.createServer();
   const port = await listen(server, config);
   // The demo echo lives on this very server (loopback), so the relay must be allowed to reach it.
   const c = withListenPort({ ...config, tokenSecret: secret, allowTargets: config.allowTargets.length ? config.allowTargets : ['localhost'] }, port);
-  const relay = new Relay({ config: c, store, log, policy: new TargetPolicy(c.allowTargets) });
-  const creator = new SocketCreator(c, store, log, c.auth === 'token' ? new TokenVerifier(c) : undefined);
+  const relay = new Relay({ config: c, store, log, policy: new TargetPolicy(c.allowTargets), metrics });
+  metrics.watchRelay(() => relay.snapshot());
+  const creator = new SocketCreator(c, store, log, c.auth === 'token' ? new TokenVerifier(c) : undefined, metrics);
   const origin = `http://localhost:${port}`;
   const demoToken = mintToken(secret, { targets: [`ws://localhost:${port}/echo`], origins: [origin, `http://127.0.0.1:${port}`], ttlSeconds: 7 * 24 * 3600, audience: c.tokenAudience, issuer: c.tokenIssuer });
 
   const app = createApp(c.maxUrlBytes);
   app.get('/', (_req, res) => demoPage(res, { router: origin, token: demoToken, target: `ws://localhost:${port}/echo` }));
+  app.use(opsRoutes({ store, relay }, metrics));
   app.use(clientScriptRoutes());
   app.use(routerRoutes(creator));
   app.use(relayRoutes(relay, c));
@@ -78,16 +84,18 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
   await relay.start();
   log.info('all_in_one_started', { url: origin, auth: c.auth, ephemeralSecret: !config.tokenSecret });
   return {
-    server, port, config: c, store, relay, demoToken,
+    server, port, config: c, store, relay, metrics, demoToken,
     drain: async () => { await relay.drain(); await closeServer(server); await store.close(); },
     close: async () => { await relay.stop(); await closeServer(server); await store.close(); },
   };
 }
 
 export async function startRouter(config: Config, log: Logger, store?: CoordinationStore): Promise<Running> {
-  const s = store ?? (await connectStore(config, log));
-  const creator = new SocketCreator(config, s, log, config.auth === 'token' ? new TokenVerifier(config) : undefined);
+  const metrics = new Metrics('router');
+  const s = store ?? (await connectStore(config, log, metrics));
+  const creator = new SocketCreator(config, s, log, config.auth === 'token' ? new TokenVerifier(config) : undefined, metrics);
   const app = createApp(config.maxUrlBytes);
+  app.use(opsRoutes({ store: s }, metrics));
   app.use(clientScriptRoutes());
   app.use(routerRoutes(creator));
   finishApp(app, log);
@@ -95,16 +103,19 @@ export async function startRouter(config: Config, log: Logger, store?: Coordinat
   const port = await listen(server, config);
   log.info('router_started', { port });
   const close = async () => { await closeServer(server); if (!store) await s.close(); };
-  return { server, port, config: withListenPort(config, port), store: s, drain: close, close };
+  return { server, port, config: withListenPort(config, port), store: s, metrics, drain: close, close };
 }
 
 export async function startRelay(config: Config, log: Logger, store?: CoordinationStore): Promise<Running> {
-  const s = store ?? (await connectStore(config, log));
+  const metrics = new Metrics('relay');
+  const s = store ?? (await connectStore(config, log, metrics));
   const server = http.createServer();
   const port = await listen(server, config);
   const c = withListenPort(config, port);
-  const relay = new Relay({ config: c, store: s, log, policy: new TargetPolicy(c.allowTargets) });
+  const relay = new Relay({ config: c, store: s, log, policy: new TargetPolicy(c.allowTargets), metrics });
+  metrics.watchRelay(() => relay.snapshot());
   const app = createApp(c.maxUrlBytes);
+  app.use(opsRoutes({ store: s, relay }, metrics));
   app.use(clientScriptRoutes());
   app.use(relayRoutes(relay, c));
   finishApp(app, log);
@@ -112,7 +123,7 @@ export async function startRelay(config: Config, log: Logger, store?: Coordinati
   await relay.start();
   const release = async () => { await closeServer(server); if (!store) await s.close(); };
   return {
-    server, port, config: c, store: s, relay,
+    server, port, config: c, store: s, relay, metrics,
     drain: async () => { await relay.drain(); await release(); },
     close: async () => { await relay.stop(); await release(); },
   };

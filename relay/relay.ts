@@ -5,6 +5,7 @@
 import type { Config } from '../shared/config';
 import { asPolysocketError } from '../shared/errors';
 import { errorFields, type Logger } from '../shared/log';
+import { newTrafficStats, type Metrics, type RelaySnapshot } from '../shared/metrics';
 import type { CoordinationStore, OpenRequest, OpenResult, RelayInfo } from '../shared/store/store';
 import { Session, type SessionHooks, type SessionLimits } from './session';
 import type { TargetPolicy } from './target-policy';
@@ -16,6 +17,7 @@ export interface RelayOptions {
   log: Logger;
   /** Which addresses upstreams may be opened to. */
   policy: TargetPolicy;
+  metrics?: Metrics;
 }
 
 export class Relay {
@@ -30,6 +32,9 @@ export class Relay {
   private stopServing: (() => Promise<void>) | undefined;
   private announceQueued = false;
   private emptied: (() => void) | undefined;
+  /** when the store last took our announcement (0: never) */
+  private announcedAt = 0;
+  readonly stats = newTrafficStats();
 
   constructor(private readonly o: RelayOptions) {
     const c = o.config;
@@ -44,6 +49,7 @@ export class Relay {
     this.hooks = {
       onUpstreamClosed: (s, code, reason) => this.onUpstreamClosed(s, code, reason),
       onRemoved: (s) => this.onRemoved(s),
+      stats: this.stats,
     };
   }
 
@@ -61,9 +67,26 @@ export class Relay {
 
   async start(): Promise<void> {
     await this.o.store.announceRelay(this.info(), this.o.config.relayTtlMs);
+    this.announcedAt = Date.now();
     this.stopServing = await this.o.store.serveOpens(this.id, (req) => this.open(req));
     this.heartbeat = setInterval(() => void this.announce(), this.o.config.heartbeatMs);
     this.o.log.info('relay_started', { relay: this.id, host: this.o.config.publicHost });
+  }
+
+  /** Registered (its announcement is fresh in the store) and taking sockets. */
+  get ready(): boolean {
+    return !this.draining && this.heartbeat !== undefined && Date.now() - this.announcedAt < this.o.config.relayTtlMs;
+  }
+
+  /** For /metrics, read at scrape time (walks the sessions: never on the message path). */
+  snapshot(): RelaySnapshot {
+    let pollsWaiting = 0;
+    let bufferedBytes = 0;
+    for (const s of this.sessions.values()) {
+      if (s.polling) pollsWaiting++;
+      bufferedBytes += s.outbox.bufferedBytes;
+    }
+    return { socketsOpen: this.live, sessions: this.sessions.size, pollsWaiting, bufferedBytes, stats: this.stats };
   }
 
   get(id: string): Session | undefined {
@@ -94,6 +117,7 @@ export class Relay {
       });
     } catch (err) {
       const e = asPolysocketError(err);
+      this.o.metrics?.upstreamConnect.observe({ outcome: e.code }, (Date.now() - started) / 1000);
       this.o.log.info('socket_refused', { relay: this.id, target: target.host, error: e.code, ms: Date.now() - started });
       return { ok: false, error: e.code, message: e.message };
     }
@@ -109,6 +133,7 @@ export class Relay {
     );
     this.sessions.set(req.socketId, session);
     this.live++;
+    this.o.metrics?.upstreamConnect.observe({ outcome: 'ok' }, (Date.now() - started) / 1000);
     this.o.log.info('socket_opened', { relay: this.id, socket: req.socketId, target: target.host, from: req.from, ms: Date.now() - started });
     // Placement must see this socket before the next create is placed.
     await this.announce();
@@ -147,6 +172,10 @@ export class Relay {
   private async announce(): Promise<void> {
     try {
       await this.o.store.announceRelay(this.info(), this.o.config.relayTtlMs);
+      if (!this.announcedAt || Date.now() - this.announcedAt >= this.o.config.relayTtlMs) {
+        this.o.log.info('relay_registered', { relay: this.id });
+      }
+      this.announcedAt = Date.now();
     } catch (err) {
       this.o.log.warn('relay_announce_failed', { relay: this.id, ...errorFields(err) });
     }

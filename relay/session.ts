@@ -9,6 +9,7 @@
  */
 import type WebSocket from 'ws';
 import { PolysocketError } from '../shared/errors';
+import type { TrafficStats } from '../shared/metrics';
 import { Inbox, type InboxLimits, type SendParams } from './inbox';
 import { Outbox } from './outbox';
 
@@ -37,6 +38,8 @@ export interface SessionHooks {
   onUpstreamClosed(session: Session, code: number, reason: string): void;
   /** Forget this session entirely. */
   onRemoved(session: Session): void;
+  /** the relay's traffic counters, bumped per message */
+  stats: TrafficStats;
 }
 
 const HEARTBEAT = '[{"type":"heartbeat"}]';
@@ -102,6 +105,7 @@ export class Session {
     this.release(EMPTY); // one poll at a time: a newer poll answers the older one at once
     this.disarmIdle();
     if (this.outbox.size > 0) {
+      this.hooks.stats.pollsWithMessages++;
       waiter.answer(this.outbox.takeAll());
       this.armIdle();
       return;
@@ -138,6 +142,8 @@ export class Session {
           throw new PolysocketError('upstream_backlog');
         }
         this.upstream.send(r.data, { binary: r.kind === 'binary' });
+        this.hooks.stats.messagesToUpstream++;
+        this.hooks.stats.bytesToUpstream += size;
         return true;
       }
     }
@@ -161,6 +167,8 @@ export class Session {
   private onUpstreamMessage(data: Buffer, isBinary: boolean): void {
     if (this.closeSeq) return; // the client was already told the socket closed
     const ok = isBinary ? this.outbox.pushBinary(data) : this.outbox.pushText(data.toString('utf8'));
+    this.hooks.stats.messagesToClient++;
+    this.hooks.stats.bytesToClient += data.length;
     if (!ok) {
       // Never drop silently: the client learns the socket closed and why.
       this.closeBoth(1009, 'client is not keeping up');
@@ -196,6 +204,10 @@ export class Session {
     if (!waiter) return;
     this.waiter = undefined;
     clearTimeout(this.pollTimer);
+    const stats = this.hooks.stats;
+    if (messagesJson === HEARTBEAT) stats.pollsHeartbeat++;
+    else if (messagesJson === EMPTY) stats.pollsEmpty++;
+    else stats.pollsWithMessages++;
     waiter.answer(messagesJson);
     this.armIdle();
   }

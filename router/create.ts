@@ -6,6 +6,7 @@ import type { Config } from '../shared/config';
 import { asPolysocketError, PolysocketError } from '../shared/errors';
 import { newSocketId, newUniqLabel } from '../shared/ids';
 import type { Logger } from '../shared/log';
+import type { Metrics } from '../shared/metrics';
 import type { CoordinationStore, OpenRequest } from '../shared/store/store';
 import { parseFrom, parseProtocols, parseTarget } from './create-params';
 import { originAllowed } from './origin-rules';
@@ -45,15 +46,19 @@ export class SocketCreator {
     private readonly log: Logger,
     /** undefined when AUTH=none */
     private readonly verifier: TokenVerifier | undefined,
+    private readonly metrics?: Metrics,
   ) {}
 
   async create(input: CreateInput): Promise<Created> {
     if (this.pending >= this.c.maxPendingCreates) throw new PolysocketError('too_many_pending');
     this.pending++;
     try {
-      return await this.place(input);
+      const created = await this.place(input);
+      this.metrics?.creates.inc({ outcome: 'ok' });
+      return created;
     } catch (err) {
       const e = asPolysocketError(err);
+      this.metrics?.creates.inc({ outcome: e.code });
       this.log.info('create_refused', { error: e.code, ip: input.ip, from: input.from?.slice(0, 100) });
       throw e;
     } finally {

@@ -46,6 +46,7 @@ export const ERRORS = {
   socket_limit: { status: 429, message: 'the token already holds as many sockets as it may' },
   rate_limited: { status: 429, message: 'too many creates; slow down' },
   too_many_pending: { status: 503, message: 'the router has too many creates in progress' },
+  not_ready: { status: 503, message: 'not ready: see reasons' },
   internal: { status: 500, message: 'internal error' },
 } as const;
 

@@ -1,10 +1,10 @@
 /**
- * Structured logs: one JSON object per line on stdout. Never pass tokens or message data here;
- * request URLs go through `redactUrl` first.
+ * Structured logs (pino): one JSON object per line on stdout, `event` naming what happened.
+ * Never pass tokens or message data here; request URLs go through `redactUrl` first.
  */
-export type Level = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+import pino from 'pino';
 
-const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+export type Level = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface Logger {
   debug(event: string, fields?: Record<string, unknown>): void;
@@ -14,19 +14,30 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(level: Level, base: Record<string, unknown> = {}, write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
-  const min = RANK[level];
-  const at = (lvl: Exclude<Level, 'silent'>) => (event: string, fields?: Record<string, unknown>) => {
-    if (RANK[lvl] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, event, ...base, ...fields }) + '\n');
-  };
+function wrap(p: pino.Logger): Logger {
   return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (fields) => createLogger(level, { ...base, ...fields }, write),
+    debug: (event, fields) => p.debug({ event, ...fields }),
+    info: (event, fields) => p.info({ event, ...fields }),
+    warn: (event, fields) => p.warn({ event, ...fields }),
+    error: (event, fields) => p.error({ event, ...fields }),
+    child: (fields) => wrap(p.child(fields)),
   };
+}
+
+/** `write` receives each line (tests); by default lines go to stdout synchronously, so none is lost at exit. */
+export function createLogger(level: Level, base: Record<string, unknown> = {}, write?: (line: string) => void): Logger {
+  const stream = write ? { write } : pino.destination({ dest: 1, sync: true });
+  return wrap(
+    pino(
+      {
+        level,
+        base,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      stream,
+    ),
+  );
 }
 
 /** Strips the query string: tokens and message data travel there. */

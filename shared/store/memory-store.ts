@@ -98,6 +98,10 @@ export class MemoryStore implements CoordinationStore {
     return true;
   }
 
+  async ping(): Promise<void> {
+    // in this process: always reachable
+  }
+
   async close(): Promise<void> {
     this.handlers.clear();
   }

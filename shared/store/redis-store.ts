@@ -61,6 +61,8 @@ export interface RedisStoreOptions {
   log?: Logger;
   /** How long to wait for the first connection before giving up. */
   connectTimeoutMs?: number;
+  /** Called for every Redis error (metrics). */
+  onError?: (err: Error) => void;
 }
 
 type Commands = Redis & {
@@ -102,7 +104,10 @@ export class RedisStore implements CoordinationStore {
     const sub = new Redis(opts.url, { ...base, commandTimeout: undefined });
     for (const c of [cmd, sub]) {
       // Reconnection is automatic; log instead of letting 'error' crash the process.
-      c.on('error', (err: Error) => opts.log?.warn('redis_error', { err: err.message }));
+      c.on('error', (err: Error) => {
+        opts.onError?.(err);
+        opts.log?.warn('redis_error', { err: err.message });
+      });
     }
     cmd.defineCommand('psAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT });
     cmd.defineCommand('psCountHit', { numberOfKeys: 1, lua: COUNT_HIT });
@@ -201,6 +206,10 @@ export class RedisStore implements CoordinationStore {
     return r === 'OK';
   }
 
+  async ping(): Promise<void> {
+    await this.run(() => this.cmd.ping());
+  }
+
   async close(): Promise<void> {
     for (const resolve of this.waiting.values()) resolve({ ok: false, error: 'store_unavailable', message: 'store closed' });
     this.waiting.clear();
@@ -232,6 +241,7 @@ export class RedisStore implements CoordinationStore {
     try {
       return await op();
     } catch (err) {
+      this.opts.onError?.(err as Error);
       throw storeDown(err);
     }
   }

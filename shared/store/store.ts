@@ -61,5 +61,8 @@ export interface CoordinationStore {
   /** True the first time `key` is claimed within `ttlMs`, false afterwards. */
   claimOnce(key: string, ttlMs: number): Promise<boolean>;
 
+  /** Resolves when the store answers; rejects with store_unavailable otherwise. */
+  ping(): Promise<void>;
+
   close(): Promise<void>;
 }

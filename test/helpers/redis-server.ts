@@ -1,0 +1,56 @@
+/**
+ * A redis-server of the test's own on a free port, for tests that kill and restart Redis.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+  });
+}
+
+export interface OwnRedis {
+  port: number;
+  url: string;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export async function ownRedis(): Promise<OwnRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const r: OwnRedis = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      const deadline = Date.now() + 5000;
+      while (!(await reachable(port))) {
+        if (Date.now() > deadline) throw new Error('redis-server did not start');
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    },
+    async kill() {
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((res) => child!.once('exit', res));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  await r.start();
+  return r;
+}
