@@ -17,8 +17,15 @@ export interface RoleProcess {
 }
 
 export function spawnRole(role: 'relay' | 'router' | 'start', env: Record<string, string>, timeoutMs = 10_000): Promise<RoleProcess> {
-  const child = spawn(process.execPath, [CLI, role], {
-    env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'info', ...env },
+  return spawnCommand([process.execPath, CLI, role], { PORT: '0', LOG_LEVEL: 'info', ...env }, timeoutMs);
+}
+
+/** Runs `argv` (a polysocket command line) from the project root; resolves once it logged its start. */
+export function spawnCommand(argv: string[], env: Record<string, string>, timeoutMs = 10_000): Promise<RoleProcess> {
+  const role = argv[argv.length - 1];
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: path.resolve(__dirname, '../..'),
+    env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

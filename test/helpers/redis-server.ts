@@ -13,7 +13,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function reachable(port: number): Promise<boolean> {
+export async function reachable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const c = net.connect(port, '127.0.0.1', () => {
       c.destroy();

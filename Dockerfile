@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# Build: compile the TypeScript and the browser client, then keep production dependencies only.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
+COPY router ./router
+COPY relay ./relay
+COPY shared ./shared
+COPY client ./client
+RUN npm run build && npm prune --omit=dev
+
+# Runtime: the compiled service, its production dependencies and the client bundle; non-root.
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production PORT=8080 BIND=0.0.0.0
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json ./
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+COPY --from=build --chown=node:node /app/client/dist ./client/dist
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "dist/bin/polysocket.js"]
+CMD ["start"]
