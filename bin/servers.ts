@@ -54,7 +54,7 @@ function closeServer(server: http.Server): Promise<void> {
 }
 
 async function connectStore(c: Config, log: Logger, metrics: Metrics): Promise<CoordinationStore> {
-  return RedisStore.connect({ url: c.redisUrl!, prefix: c.storePrefix, log, onError: () => metrics.storeErrors.inc() });
+  return RedisStore.connect({ url: c.redisUrl!, cluster: c.redisCluster, prefix: c.storePrefix, log, onError: () => metrics.storeErrors.inc() });
 }
 
 /** Router + relay + demo in one process on one port, with the embedded store. */

@@ -24,6 +24,7 @@ export interface Config {
   bind: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   redisUrl?: string;
+  redisCluster: boolean;
   storePrefix: string;
   // router
   createTimeoutMs: number;
@@ -63,6 +64,7 @@ const SETTINGS: readonly Setting[] = [
   { env: 'BIND', key: 'bind', kind: 'string', def: '127.0.0.1', roles: ['all', 'router', 'relay'], doc: 'address to bind (0.0.0.0 in containers)' },
   { env: 'LOG_LEVEL', key: 'logLevel', kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error', 'silent'], roles: ['all', 'router', 'relay'], doc: 'log level of the JSON log lines on stdout' },
   { env: 'REDIS_URL', key: 'redisUrl', kind: 'string', roles: ['router', 'relay'], doc: 'Redis URL of the coordination store (required for router and relay)' },
+  { env: 'REDIS_CLUSTER', key: 'redisCluster', kind: 'bool', def: 'false', roles: ['router', 'relay'], doc: 'REDIS_URL lists Redis Cluster seed nodes (comma-separated); keys share one hash tag' },
   { env: 'STORE_PREFIX', key: 'storePrefix', kind: 'string', def: 'ps:', roles: ['router', 'relay'], doc: 'prefix of every Redis key and channel' },
   { env: 'CREATE_TIMEOUT_MS', key: 'createTimeoutMs', kind: 'int', def: '10000', min: 100, max: 120000, roles: ['all', 'router'], doc: 'how long /create waits for the relay to open the upstream' },
   { env: 'MAX_PENDING_CREATES', key: 'maxPendingCreates', kind: 'int', def: '1000', min: 1, max: 1000000, roles: ['all', 'router'], doc: 'creates in progress at once per router; more get too_many_pending' },

@@ -13,8 +13,12 @@
  *
  * Commands fail fast while Redis is down (no offline queue) so /create can answer
  * store_unavailable at once; the connections keep reconnecting in the background.
+ *
+ * Redis Cluster: the slot script reads relay keys it is not handed, and MULTI/MGET span keys,
+ * so every key must sit in one hash slot: the prefix is a hash tag (`{ps:}`). Our keys are a
+ * small control plane; the cluster gives failover, not sharding, for them.
  */
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { PolysocketError } from '../errors';
 import { newRequestId } from '../ids';
 import type { Logger } from '../log';
@@ -56,7 +60,9 @@ return n
 `;
 
 export interface RedisStoreOptions {
+  /** `redis://host:port`; with `cluster`, a comma-separated list of seed nodes */
   url: string;
+  cluster?: boolean;
   prefix: string;
   log?: Logger;
   /** How long to wait for the first connection before giving up. */
@@ -65,26 +71,45 @@ export interface RedisStoreOptions {
   onError?: (err: Error) => void;
 }
 
-type Commands = Redis & {
+type Client = Redis | Cluster;
+type Commands = Client & {
   psAcquireSlot(key: string, socketId: string, relayId: string, max: number, relayPrefix: string, ttlMs: number): Promise<number>;
   psCountHit(key: string, windowMs: number): Promise<number>;
 };
 
 export class RedisStore implements CoordinationStore {
   private readonly cmd: Commands;
-  private readonly sub: Redis;
+  private readonly sub: Client;
   private readonly p: string;
   private readonly replyChannel: string;
   private readonly waiting = new Map<string, (r: OpenResult) => void>();
   private readonly handlers = new Map<string, OpenHandler>();
   private replySubscribed: Promise<unknown> | undefined;
 
-  private constructor(private readonly opts: RedisStoreOptions, cmd: Commands, sub: Redis) {
+  private constructor(private readonly opts: RedisStoreOptions, cmd: Commands, sub: Client) {
     this.cmd = cmd;
     this.sub = sub;
-    this.p = opts.prefix;
+    this.p = opts.cluster ? clusterPrefix(opts.prefix) : opts.prefix;
     this.replyChannel = `${this.p}reply:${newRequestId()}`;
     sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
+    sub.on('smessage', (channel: string, message: string) => this.onMessage(channel, message));
+  }
+
+  /*
+   * A cluster broadcasts PUBLISH to every node but counts only the receiving node's subscribers,
+   * and "nobody serves this relay" must be known at once; sharded pub/sub (SPUBLISH) goes to the
+   * one shard that owns the (hash-tagged) channel and counts exactly.
+   */
+  private publish(channel: string, message: string): Promise<number> {
+    return (this.opts.cluster ? this.cmd.spublish(channel, message) : this.cmd.publish(channel, message)) as Promise<number>;
+  }
+
+  private subscribe(channel: string): Promise<unknown> {
+    return this.opts.cluster ? this.sub.ssubscribe(channel) : this.sub.subscribe(channel);
+  }
+
+  private unsubscribe(channel: string): Promise<unknown> {
+    return this.opts.cluster ? this.sub.sunsubscribe(channel) : this.sub.unsubscribe(channel);
   }
 
   /** Connects both connections; rejects with store_unavailable if Redis cannot be reached in time. */
@@ -94,14 +119,22 @@ export class RedisStore implements CoordinationStore {
     const base: RedisOptions = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      commandTimeout: 2000,
       lazyConnect: true,
       // how long disconnect() lingers on a socket that never opened; the default (2 s) holds exits up
       disconnectTimeout: 100,
       retryStrategy: (times) => (connected ? Math.min(50 * times, 1000) : null),
     };
-    const cmd = new Redis(opts.url, base) as Commands;
-    const sub = new Redis(opts.url, { ...base, commandTimeout: undefined });
+    const client = (commandTimeout?: number): Client => {
+      if (!opts.cluster) return new Redis(opts.url, { ...base, commandTimeout });
+      const nodes = opts.url.split(',').map((u) => {
+        const url = new URL(u.trim());
+        return { host: url.hostname, port: Number(url.port || 6379) };
+      });
+      const { retryStrategy, enableOfflineQueue, lazyConnect, ...redisOptions } = base;
+      return new Cluster(nodes, { redisOptions: { ...redisOptions, commandTimeout }, clusterRetryStrategy: retryStrategy, enableOfflineQueue, lazyConnect, shardedSubscribers: true });
+    };
+    const cmd = client(2000) as Commands;
+    const sub = client();
     for (const c of [cmd, sub]) {
       // Reconnection is automatic; log instead of letting 'error' crash the process.
       c.on('error', (err: Error) => {
@@ -147,15 +180,15 @@ export class RedisStore implements CoordinationStore {
   async serveOpens(relayId: string, handler: OpenHandler): Promise<() => Promise<void>> {
     const channel = `${this.p}open:${relayId}`;
     this.handlers.set(channel, handler);
-    await this.run(() => this.sub.subscribe(channel));
+    await this.run(() => this.subscribe(channel));
     return async () => {
       this.handlers.delete(channel);
-      await this.sub.unsubscribe(channel).catch(() => undefined);
+      await this.unsubscribe(channel).catch(() => undefined);
     };
   }
 
   async requestOpen(relayId: string, req: OpenRequest, timeoutMs: number): Promise<OpenResult> {
-    this.replySubscribed ??= this.sub.subscribe(this.replyChannel);
+    this.replySubscribed ??= this.subscribe(this.replyChannel);
     try {
       await this.replySubscribed;
     } catch (err) {
@@ -174,7 +207,7 @@ export class RedisStore implements CoordinationStore {
         this.waiting.delete(id);
         resolve(r);
       });
-      this.cmd.publish(`${this.p}open:${relayId}`, JSON.stringify(envelope)).then(
+      this.publish(`${this.p}open:${relayId}`, JSON.stringify(envelope)).then(
         (receivers) => {
           if (receivers === 0) this.waiting.get(id)?.({ ok: false, error: 'relay_unavailable', message: `relay ${relayId} is not serving` });
         },
@@ -232,7 +265,7 @@ export class RedisStore implements CoordinationStore {
       })
       .then((result) => {
         const reply: ReplyEnvelope = { id: envelope.id, result };
-        return this.cmd.publish(envelope.replyTo, JSON.stringify(reply));
+        return this.publish(envelope.replyTo, JSON.stringify(reply));
       })
       .catch((err) => this.opts.log?.warn('open_reply_failed', { err: (err as Error).message }));
   }
@@ -257,6 +290,11 @@ function parseJson<T>(s: string): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** All keys in one hash slot: the prefix becomes (or already is) a hash tag. */
+export function clusterPrefix(prefix: string): string {
+  return /\{[^}]+\}/.test(prefix) ? prefix : `{${prefix}}`;
 }
 
 function safeUrl(url: string): string {

@@ -2,6 +2,7 @@
  * End to end, in both deployments: the all-in-one (embedded store) and split mode
  * (1 router, 2 relays, real Redis): create, text and binary echo both ways, upstream close.
  */
+import { ownCluster, type OwnCluster } from '../helpers/redis-cluster';
 import { allInOne, split } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { collect, create, sendGet, sendPost } from '../helpers/wire';
@@ -20,6 +21,11 @@ describe.each([
   ['split (1 router, 2 relays, Redis)', async () => {
     const s = await split({ routers: 1, relays: 2 });
     return { base: s.routers[0].base, close: () => s.close() };
+  }],
+  ['split over a Redis Cluster', async () => {
+    const cluster: OwnCluster = await ownCluster();
+    const s = await split({ routers: 1, relays: 2, env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true' } });
+    return { base: s.routers[0].base, close: async () => { await s.close(); cluster.stop(); } };
   }],
 ])('%s', (_name, start) => {
   let svc: { base: string; close(): Promise<void> };

@@ -4,7 +4,11 @@
 import { MemoryStore } from '../../shared/store/memory-store';
 import { RedisStore } from '../../shared/store/redis-store';
 import type { CoordinationStore, OpenRequest, RelayInfo } from '../../shared/store/store';
+import { ownCluster, type OwnCluster } from '../helpers/redis-cluster';
 import { REDIS_URL, uniquePrefix } from '../helpers/services';
+
+let cluster: Promise<OwnCluster> | undefined;
+afterAll(async () => (await cluster)?.stop());
 
 const relay = (id: string, sockets = 0): RelayInfo => ({ id, host: `${id}.example.com`, sockets, maxSockets: 100, draining: false });
 const openReq: OpenRequest = { socketId: 'sock-1', uniq: 'u1', target: 'ws://t.example/', protocols: ['p'], origin: 'http://a.example', from: 'test' };
@@ -24,6 +28,12 @@ describe.each([
   ['RedisStore', async () => {
     const prefix = uniquePrefix('contract');
     return [await RedisStore.connect({ url: REDIS_URL, prefix }), await RedisStore.connect({ url: REDIS_URL, prefix })] as CoordinationStore[];
+  }],
+  ['RedisStore on a Redis Cluster', async () => {
+    cluster ??= ownCluster();
+    const { url } = await cluster;
+    const prefix = uniquePrefix('contract-cluster');
+    return [await RedisStore.connect({ url, cluster: true, prefix }), await RedisStore.connect({ url, cluster: true, prefix })] as CoordinationStore[];
   }],
 ])('%s', (name, make) => {
   let a: CoordinationStore;
