@@ -28,15 +28,18 @@ export class Outbox {
     return this.bytes;
   }
 
-  /** False when the message would push the unacked bytes past the bound (nothing is queued then). */
-  pushText(data: string): boolean {
+  /**
+   * False when the message would push the unacked bytes past the bound (nothing is queued then),
+   * unless `force`d.
+   */
+  pushText(data: string, force = false): boolean {
     const seq = this.lastSeq + 1;
-    return this.push(seq, `{"type":"text","seq":${seq},"data":${escapeJsonText(JSON.stringify(data))}}`, false);
+    return this.push(seq, `{"type":"text","seq":${seq},"data":${escapeJsonText(JSON.stringify(data))}}`, force);
   }
 
-  pushBinary(data: Buffer): boolean {
+  pushBinary(data: Buffer, force = false): boolean {
     const seq = this.lastSeq + 1;
-    return this.push(seq, `{"type":"binary","seq":${seq},"data":"${data.toString('base64')}"}`, false);
+    return this.push(seq, `{"type":"binary","seq":${seq},"data":"${data.toString('base64')}"}`, force);
   }
 
   /** The close message is always taken, even past the bound: it is what tells the client why. */

@@ -62,6 +62,8 @@ export class Session {
   /** seq of the close message, once queued */
   private closeSeq = 0;
   private removed = false;
+  /** reading from the upstream is paused until the client acks its backlog down */
+  private paused = false;
 
   constructor(
     readonly info: SessionInfo,
@@ -97,6 +99,10 @@ export class Session {
       throw new PolysocketError('bad_ack', `ack=${ack} is beyond the last seq sent (${this.outbox.lastSeq})`);
     }
     this.outbox.ack(ack ?? this.outbox.deliveredSeq);
+    if (this.paused && this.outbox.bufferedBytes <= this.limits.maxBufferedBytes / 4) {
+      this.paused = false;
+      this.upstream.resume();
+    }
     if (this.closeSeq && (ack ?? this.outbox.deliveredSeq) >= this.closeSeq) {
       // The client has the close: nothing more to keep.
       this.remove();
@@ -166,13 +172,20 @@ export class Session {
 
   private onUpstreamMessage(data: Buffer, isBinary: boolean): void {
     if (this.closeSeq) return; // the client was already told the socket closed
-    const ok = isBinary ? this.outbox.pushBinary(data) : this.outbox.pushText(data.toString('utf8'));
+    // While paused, what still arrives is the rest of reads already made (at most one socket
+    // read plus one partial frame): taken past the bound, so pausing never costs a message.
+    const ok = isBinary ? this.outbox.pushBinary(data, this.paused) : this.outbox.pushText(data.toString('utf8'), this.paused);
     this.hooks.stats.messagesToClient++;
     this.hooks.stats.bytesToClient += data.length;
     if (!ok) {
       // Never drop silently: the client learns the socket closed and why.
       this.closeBoth(1009, 'client is not keeping up');
       return;
+    }
+    if (!this.paused && this.outbox.bufferedBytes > this.limits.maxBufferedBytes / 2) {
+      // Flow control: let TCP push back on the upstream rather than hit the bound.
+      this.paused = true;
+      this.upstream.pause();
     }
     this.scheduleFlush();
   }

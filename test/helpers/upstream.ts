@@ -2,6 +2,7 @@
  * A real `ws` upstream for tests. It echoes, and obeys a few text commands:
  *   close:<code>:<reason>  closes with that code and reason
  *   push:<n>               sends n numbered text messages (p1..pn)
+ *   big:<n>                sends one text message of n bytes
  * It records every message it received, so tests can prove nothing arrived twice.
  */
 import http from 'node:http';
@@ -55,7 +56,9 @@ export async function startUpstream(opts: { protocols?: string[]; echo?: boolean
       const text = isBinary ? '' : data.toString();
       const close = /^close:(\d+):(.*)$/.exec(text);
       const push = /^push:(\d+)$/.exec(text);
+      const big = /^big:(\d+)$/.exec(text);
       if (close) ws.close(Number(close[1]), close[2]);
+      else if (big) ws.send('x'.repeat(Number(big[1])));
       else if (push) for (let i = 1; i <= Number(push[1]); i++) ws.send(`p${i}`);
       else if (opts.echo !== false) ws.send(data, { binary: isBinary });
     });

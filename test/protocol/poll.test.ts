@@ -112,17 +112,34 @@ test('a client that stops polling: the socket is closed, its upstream gets 1001'
   await own.close();
 });
 
+test('a fast upstream is paused, not dropped: a backlog far past the bound still arrives whole', async () => {
+  const own = await startUpstream();
+  // a bound well above one socket read (64 KB), as in production (1 MiB)
+  const roomy = await allInOne({ MAX_BUFFERED_BYTES: '262144' });
+  const s = await create(roomy.base, { target: own.url });
+  await sendGet(s, { d: 'push:20000', n: 1 }); // ~700 KB of poll answers against a 256 KB bound
+  const { messages } = await collect(s, 20000, { maxPolls: 20000 });
+  expect(messages.length).toBe(20000);
+  expect(messages.every((m, i) => m.data === `p${i + 1}`)).toBe(true);
+  expect(own.closes).toEqual([]);
+  await roomy.close();
+  await own.close();
+});
+
 test('past the unacked-bytes bound the socket closes with 1009, never dropping silently', async () => {
   const own = await startUpstream();
   const s = await create(svc.base, { target: own.url });
-  await sendGet(s, { d: 'push:2000', n: 1 }); // ~60 KB against a 4 KB bound, never acked
+  await sendGet(s, { d: 'push:3', n: 1 });
+  await sendGet(s, { d: 'big:5000', n: 2 }); // one frame past the 4 KB bound
   await own.closedCount(1);
-  expect(own.closes[0].code).toBe(1009);
-  await own.close();
+  expect(own.closes[0]).toEqual({ code: 1009, reason: 'client is not keeping up' });
   const a = await poll(s, { ack: 0, ttl: 0 });
-  const msgs = a.body.messages as { type: string; seq: number; code?: number }[];
-  const last = msgs[msgs.length - 1];
-  expect(last).toMatchObject({ type: 'close', code: 1009 });
-  // every seq before the close is present: what was taken is delivered
-  expect(msgs.map((m) => m.seq)).toEqual(msgs.map((_m, i) => i + 1));
+  // what was taken is delivered, then the close that says why
+  expect(a.body.messages).toEqual([
+    { type: 'text', seq: 1, data: 'p1' },
+    { type: 'text', seq: 2, data: 'p2' },
+    { type: 'text', seq: 3, data: 'p3' },
+    { type: 'close', seq: 4, code: 1009, reason: 'client is not keeping up' },
+  ]);
+  await own.close();
 });
