@@ -49,14 +49,18 @@ export function relayRoutes(relay: Relay, c: Config): Router {
     const batch = sendBatch(source);
     let fresh = 0;
     try {
-      for (const p of batch) if (session.send(p)) fresh++;
+      fresh = batch.length === 1 ? Number(session.send(batch[0])) : session.sendBatch(batch);
     } catch (err) {
       // Sends before the failing one were taken; `expected` tells the client where it stands.
       if (err instanceof PolysocketError && batch[0].n !== undefined) throw withExpected(err, session.inbox.nextN);
       throw err;
     }
     const n = batch[batch.length - 1].n ?? null;
-    sendOk(res, cb, fresh === 0 && n !== null ? { ok: true, n, duplicate: true } : { ok: true, n }, 201);
+    const body = fresh === 0 && n !== null ? { ok: true, n, duplicate: true } : { ok: true, n };
+    const cancel = session.whenUpstreamWritable(() => {
+      if (!res.writableEnded) sendOk(res, cb, body, 201);
+    });
+    if (!res.writableEnded) res.on('close', cancel);
   };
   r.get('/s/:id', send);
   r.post('/s/:id', body, send);
@@ -90,7 +94,9 @@ function formOf(body: unknown): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of new URLSearchParams(body)) {
     const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    if (prev === undefined) out[k] = v;
+    else if (Array.isArray(prev)) prev.push(v);
+    else out[k] = [prev, v];
   }
   return out;
 }

@@ -12,6 +12,7 @@ import { PolysocketError } from '../shared/errors';
 import type { TrafficStats } from '../shared/metrics';
 import { Inbox, type InboxLimits, type SendParams } from './inbox';
 import { Outbox } from './outbox';
+import { corked, whenWritable } from './upstream';
 
 export interface PollWaiter {
   /** Writes `{"ok":true,"messages":<messagesJson>}` to the client. Called at most once. */
@@ -64,6 +65,8 @@ export class Session {
   private removed = false;
   /** reading from the upstream is paused until the client acks its backlog down */
   private paused = false;
+  /** sends whose answers wait for the upstream to read (released when it does, or on close) */
+  private readonly heldSends = new Set<() => void>();
 
   constructor(
     readonly info: SessionInfo,
@@ -87,6 +90,11 @@ export class Session {
   /** a poll is waiting for messages */
   get polling(): boolean {
     return this.waiter !== undefined;
+  }
+
+  /** bytes written to the upstream and not yet taken by its TCP connection */
+  get upstreamBacklog(): number {
+    return this.upstream.bufferedAmount;
   }
 
   get protocol(): string {
@@ -155,6 +163,38 @@ export class Session {
     }
   }
 
+  /** Several sends, leaving for the upstream in one write. Returns how many were new. */
+  sendBatch(batch: readonly SendParams[]): number {
+    return corked(this.upstream, () => {
+      let fresh = 0;
+      for (const p of batch) if (this.send(p)) fresh++;
+      return fresh;
+    });
+  }
+
+  /**
+   * Backpressure for sends: `done` runs once the upstream's write backlog is under a quarter of
+   * the bound (at once, normally). The HTTP layer answers the send then, so a client that sends
+   * faster than the upstream reads is slowed down instead of failing.
+   */
+  whenUpstreamWritable(done: () => void): () => void {
+    if (this.closeSeq || this.upstream.bufferedAmount <= this.limits.maxBufferedBytes / 2) {
+      done();
+      return () => undefined;
+    }
+    const finish = () => {
+      this.heldSends.delete(finish);
+      cancel();
+      done();
+    };
+    const cancel = whenWritable(this.upstream, this.limits.maxBufferedBytes / 4, finish);
+    this.heldSends.add(finish);
+    return () => {
+      this.heldSends.delete(finish);
+      cancel();
+    };
+  }
+
   /** Closes from the relay's side: the client gets `close` with this code, the upstream too. */
   closeBoth(code: number, reason: string): void {
     if (this.closeSeq) return;
@@ -199,14 +239,19 @@ export class Session {
     if (this.closeSeq) return;
     this.state = SessionState.Closed;
     this.closeSeq = this.outbox.pushClose(code, reason);
+    // Held sends were taken; the socket's end answers them (the close tells the rest).
+    for (const release of [...this.heldSends]) release();
     this.scheduleFlush();
   }
 
-  /** Coalesces messages read in one I/O turn into one poll answer. */
+  /**
+   * Coalesces the messages ws emits from one socket read (synchronously, in one callback) into
+   * one poll answer: a microtask runs right after that callback, without waiting a loop turn.
+   */
   private scheduleFlush(): void {
     if (this.flushScheduled || !this.waiter) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.flushScheduled = false;
       if (this.waiter && this.outbox.size > 0) this.release(this.outbox.takeAll());
     });

@@ -58,3 +58,45 @@ export function connectUpstream(o: UpstreamOptions): Promise<WebSocket> {
     ws.on('unexpected-response', onUnexpected);
   });
 }
+
+/**
+ * Runs `fn` with the upstream's TCP socket corked, so a batch of sends leaves in one write
+ * instead of one syscall per frame (ws writes each frame on its own). ws keeps the socket in
+ * `_socket`; without it (never, in practice) the sends simply go out one by one.
+ */
+export function corked<T>(ws: WebSocket, fn: () => T): T {
+  const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  socket?.cork();
+  try {
+    return fn();
+  } finally {
+    socket?.uncork();
+  }
+}
+
+type Drainable = { on(e: 'drain', f: () => void): void; off(e: 'drain', f: () => void): void };
+
+/**
+ * Calls `done` once the upstream has at most `below` bytes waiting to be written (at once if it
+ * has already), or once it closed. Returns a cancel function.
+ */
+export function whenWritable(ws: WebSocket, below: number, done: () => void): () => void {
+  const ready = () => ws.bufferedAmount <= below || ws.readyState !== ws.OPEN;
+  const socket = (ws as unknown as { _socket?: Drainable })._socket;
+  if (ready() || !socket) {
+    done();
+    return () => undefined;
+  }
+  const check = () => {
+    if (!ready()) return;
+    cancel();
+    done();
+  };
+  const cancel = () => {
+    socket.off('drain', check);
+    ws.off('close', check);
+  };
+  socket.on('drain', check);
+  ws.on('close', check);
+  return cancel;
+}

@@ -3,6 +3,7 @@
  *   close:<code>:<reason>  closes with that code and reason
  *   push:<n>               sends n numbered text messages (p1..pn)
  *   big:<n>                sends one text message of n bytes
+ *   stall                  stops reading (its TCP buffers fill, the relay's backlog grows)
  * It records every message it received, so tests can prove nothing arrived twice.
  */
 import http from 'node:http';
@@ -59,6 +60,7 @@ export async function startUpstream(opts: { protocols?: string[]; echo?: boolean
       const big = /^big:(\d+)$/.exec(text);
       if (close) ws.close(Number(close[1]), close[2]);
       else if (big) ws.send('x'.repeat(Number(big[1])));
+      else if (text === 'stall') (ws as unknown as { _socket: { pause(): void } })._socket.pause();
       else if (push) for (let i = 1; i <= Number(push[1]); i++) ws.send(`p${i}`);
       else if (opts.echo !== false) ws.send(data, { binary: isBinary });
     });

@@ -3,6 +3,7 @@
  */
 import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
+import { until } from '../helpers/until';
 import { collect, create, poll, qs, request, sendGet, sendPost, type Opened } from '../helpers/wire';
 
 let up: Upstream;
@@ -236,5 +237,39 @@ describe('batches', () => {
     const s = await open();
     expect((await request(`${s.url}/s/${s.socket}`, { method: 'POST', body: 't=t&d=a&t=t&d=b' })).body).toMatchObject({ error: 'bad_parameter' });
     expect((await request(`${s.url}/s/${s.socket}`, { method: 'POST', body: 'n=1&t=t&d=a&d=b' })).body).toMatchObject({ error: 'bad_parameter' });
+  });
+});
+
+describe('backpressure from the upstream', () => {
+  test('a send is held while the upstream lags; past the bound the socket closes with 1009', async () => {
+    const cap = 65536;
+    const tight = await allInOne({ MAX_BUFFERED_BYTES: String(cap), MAX_MESSAGE_BYTES: '1048576', MAX_BODY_BYTES: '2097152' });
+    const own = await startUpstream();
+    try {
+      const s = await create(tight.base, { target: own.url });
+      const session = tight.relay!.get(s.socket)!;
+      await sendGet(s, { d: 'stall', n: 1 });
+      await own.receivedCount(1);
+      // fill the upstream's TCP buffers until the relay holds a send's answer (bounded)
+      const big = 'y'.repeat(24_000);
+      let held: Promise<unknown> | undefined;
+      let n = 2;
+      for (; n < 2000 && !held; n++) {
+        const answer = sendPost(s, { d: big, n });
+        const lagging = until(() => session.upstreamBacklog > cap / 2, 2000).then(() => 'lagging', () => 'flowing');
+        if ((await Promise.race([answer.then(() => 'answered'), lagging])) === 'lagging') held = answer;
+      }
+      expect(held).toBeDefined();
+      // the next send cannot fit: the socket closes with 1009, the send says why
+      const refused = await sendPost(s, { d: 'z'.repeat(cap), n });
+      expect(refused.body).toMatchObject({ ok: false, error: 'upstream_backlog' });
+      // the held send was taken: it is answered ok once the upstream is gone
+      expect(((await held) as { body: unknown }).body).toMatchObject({ ok: true });
+      const { messages } = await collect(s, 1);
+      expect(messages[messages.length - 1]).toMatchObject({ type: 'close', code: 1009, reason: 'upstream is not reading' });
+    } finally {
+      await tight.close();
+      await own.close();
+    }
   });
 });

@@ -1,0 +1,408 @@
+/**
+ * npm run bench: polysocket against the physical limit (ws-direct) and the polling peers
+ * (SockJS xhr-polling, Engine.IO polling), all in one run, all on loopback. Servers run in
+ * child processes (their RSS and CPU are their own); this process is the load generator.
+ * Every loop is bounded in count and time. Prints a table, writes bench/results/latest.json.
+ *
+ *   BENCH_QUICK=1 npm run bench     smaller counts, for a smoke run
+ */
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { agent, httpRequest, type BenchClient } from './clients/client';
+import { connectEngineio } from './clients/engineio';
+import { connectPolysocket } from './clients/polysocket';
+import { connectSockjs } from './clients/sockjs';
+import { connectWs } from './clients/ws-direct';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'dist', 'bin', 'polysocket.js');
+const SERVERS = path.join(__dirname, 'servers.js');
+const N = {
+  rtt: QUICK ? 300 : 2000,
+  burst: QUICK ? 2000 : 20_000,
+  push: QUICK ? 5000 : 50_000,
+  creates: QUICK ? 100 : 500,
+  createsParallel: QUICK ? 400 : 2000,
+  idle: QUICK ? [200, 500] : [1000, 5000],
+};
+const PAYLOAD = 'x'.repeat(56); // + an 8-character counter = 64 bytes
+const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+
+/* ---------- processes ---------- */
+
+interface Proc {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+}
+
+const children: ChildProcess[] = [];
+
+function start(argv: string[], env: Record<string, string>, ready: (line: any) => number | undefined): Promise<Proc> {
+  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start`)), 15_000);
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let parsed: any;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        const port = ready(parsed);
+        if (port) {
+          clearTimeout(timer);
+          resolve({ child, pid: child.pid!, port });
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)));
+  });
+}
+
+const server = (kind: string) => start([SERVERS, kind], {}, (l) => l.port);
+
+function polysocket(role: 'start' | 'router' | 'relay', env: Record<string, string>): Promise<Proc> {
+  const event = role === 'start' ? 'all_in_one_started' : `${role}_started`;
+  return start([CLI, role], { PORT: '0', LOG_LEVEL: 'info', AUTH: 'none', ALLOW_TARGETS: '127.0.0.1', MAX_SOCKETS: '20000', CREATES_PER_MINUTE_PER_IP: '10000000', ...env }, (l) =>
+    l.event === event ? Number(l.port ?? String(l.host ?? l.url).split(':').pop()) : undefined,
+  ).then(async (p) => p);
+}
+
+function stop(p: Proc | undefined): void {
+  p?.child.kill('SIGKILL');
+}
+
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+function rssKb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+}
+
+/* ---------- measuring ---------- */
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+    p.then((v) => (clearTimeout(t), resolve(v)), (e) => (clearTimeout(t), reject(e)));
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Resolves once `count` more messages arrived. */
+function receive(client: BenchClient, count: number): Promise<void> {
+  let left = count;
+  return new Promise((resolve) => {
+    client.onMessage = () => {
+      if (--left === 0) resolve();
+    };
+  });
+}
+
+async function echoRtt(client: BenchClient): Promise<{ p50: number; p99: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < N.rtt; i++) {
+    const got = receive(client, 1);
+    const t0 = process.hrtime.bigint();
+    client.send([`${PAYLOAD}${String(i).padStart(8, '0')}`]);
+    await within(got, 10_000, 'echo');
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+async function burst(client: BenchClient, serverPids: number[]): Promise<{ rate: number; cpuPer1k: number }> {
+  const messages = Array.from({ length: N.burst }, (_v, i) => `${PAYLOAD}${String(i).padStart(8, '0')}`);
+  const got = receive(client, N.burst);
+  const cpu0 = serverPids.reduce((s, pid) => s + cpuMs(pid), 0);
+  const t0 = process.hrtime.bigint();
+  client.send(messages);
+  await within(got, 120_000, 'burst');
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = serverPids.reduce((s, pid) => s + cpuMs(pid), 0) - cpu0;
+  return { rate: N.burst / secs, cpuPer1k: cpu / (N.burst * 2 / 1000) };
+}
+
+async function push(client: BenchClient): Promise<number> {
+  const got = receive(client, N.push);
+  const t0 = process.hrtime.bigint();
+  client.send([`push:${N.push}`]);
+  await within(got, 120_000, 'push');
+  return N.push / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+interface Row {
+  name: string;
+  echoP50Ms?: number;
+  echoP99Ms?: number;
+  burstPerSec?: number;
+  pushPerSec?: number;
+  cpuMsPer1kMessages?: number;
+  idleKbPerSocket?: Record<string, number>;
+  createP50Ms?: number;
+  createP99Ms?: number;
+  createsPerSec?: number;
+  heartbeats?: { answered: number; lateOver1s: number; maxLateMs: number };
+  error?: string;
+}
+
+async function traffic(row: Row, connect: () => Promise<BenchClient>, serverPids: number[]): Promise<void> {
+  const client = await connect();
+  try {
+    const warm = receive(client, 200);
+    for (let i = 0; i < 200; i++) client.send(['warm-up']);
+    await within(warm, 20_000, 'warm-up');
+    const rtt = await echoRtt(client);
+    row.echoP50Ms = rtt.p50;
+    row.echoP99Ms = rtt.p99;
+    const b = await burst(client, serverPids);
+    row.burstPerSec = b.rate;
+    row.cpuMsPer1kMessages = b.cpuPer1k;
+    row.pushPerSec = await push(client);
+  } finally {
+    await client.close();
+  }
+}
+
+async function creates(row: Row, routerBase: string, target: string): Promise<void> {
+  const times: number[] = [];
+  const opened: { socket: string; url: string }[] = [];
+  const once = async () => {
+    const t0 = process.hrtime.bigint();
+    const a = await httpRequest(`${routerBase}/create?from=bench&target=${encodeURIComponent(target)}`);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const body = JSON.parse(a.text);
+    if (!body.ok) throw new Error(`create: ${body.error}`);
+    opened.push(body);
+    return ms;
+  };
+  for (let i = 0; i < N.creates; i++) times.push(await once());
+  times.sort((a, b) => a - b);
+  row.createP50Ms = percentile(times, 50);
+  row.createP99Ms = percentile(times, 99);
+  let next = 0;
+  const t0 = process.hrtime.bigint();
+  await within(
+    Promise.all(Array.from({ length: 32 }, async () => {
+      while (next++ < N.createsParallel) await once();
+    })),
+    120_000,
+    'creates',
+  );
+  row.createsPerSec = N.createsParallel / (Number(process.hrtime.bigint() - t0) / 1e9);
+  await Promise.all(opened.map((o) => httpRequest(`${o.url}/s/${o.socket}?t=c`).catch(() => undefined)));
+}
+
+/* ---------- idle sockets: memory, and heartbeats on time ---------- */
+
+async function settle(pid: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1500));
+  return rssKb(pid);
+}
+
+/** Opens `target` sockets in steps, each holding a pending poll, and reads the server's RSS at each step. */
+async function idle(
+  row: Row,
+  pid: number,
+  open: (i: number) => Promise<() => void>,
+): Promise<void> {
+  const stops: (() => void)[] = [];
+  const base = await settle(pid);
+  row.idleKbPerSocket = {};
+  for (const count of N.idle) {
+    let next = stops.length;
+    await within(Promise.all(Array.from({ length: 50 }, async () => {
+      while (next < count) stops.push(await open(next++));
+    })), 180_000, 'opening idle sockets');
+    row.idleKbPerSocket[String(count)] = (await settle(pid) - base) / count;
+  }
+  for (const s of stops) s();
+}
+
+async function polysocketIdle(row: Row, routerBase: string, relayPid: number, target: string): Promise<void> {
+  const ttl = 5000;
+  const hb = { answered: 0, lateOver1s: 0, maxLateMs: 0 };
+  await idle(row, relayPid, async () => {
+    const created = JSON.parse((await httpRequest(`${routerBase}/create?from=bench&target=${encodeURIComponent(target)}`)).text);
+    if (!created.ok) throw new Error(`create: ${created.error}`);
+    let on = true;
+    (async () => {
+      for (let i = 0; on && i < 1000; i++) {
+        const t0 = Date.now();
+        const a = await httpRequest(`${created.url}/j/${created.socket}?ttl=${ttl}&ack=0`).catch(() => undefined);
+        if (!a || !on) return;
+        if (a.text.includes('heartbeat')) {
+          const late = Date.now() - t0 - ttl;
+          hb.answered++;
+          hb.maxLateMs = Math.max(hb.maxLateMs, late);
+          if (late > 1000) hb.lateOver1s++;
+        }
+      }
+    })();
+    return () => {
+      on = false;
+    };
+  });
+  // one more full round of heartbeats with every socket open
+  await new Promise((r) => setTimeout(r, ttl + 1500));
+  row.heartbeats = hb;
+}
+
+/* ---------- the run ---------- */
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const row = (name: string) => {
+    const r: Row = { name };
+    rows.push(r);
+    return r;
+  };
+  const attempt = async (r: Row, what: () => Promise<void>) => {
+    try {
+      await what();
+    } catch (err) {
+      r.error = (err as Error).message;
+      process.stderr.write(`${r.name}: ${r.error}\n`);
+    }
+  };
+  const prefix = `psbench:${randomBytes(4).toString('hex')}:`;
+  const redis = { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', STORE_PREFIX: prefix };
+
+  process.stderr.write('ws-direct...\n');
+  {
+    const up = await server('upstream');
+    const r = row('ws-direct');
+    await attempt(r, () => traffic(r, () => connectWs(`ws://127.0.0.1:${up.port}`), [up.pid]));
+    await attempt(r, () => idle(r, up.pid, async () => {
+      const c = await connectWs(`ws://127.0.0.1:${up.port}`);
+      return () => void c.close();
+    }));
+    stop(up);
+  }
+
+  for (const mode of ['all-in-one', 'split'] as const) {
+    process.stderr.write(`polysocket (${mode})...\n`);
+    const up = await server('upstream');
+    const target = `ws://127.0.0.1:${up.port}/`;
+    let routerBase: string;
+    let relayPid: number;
+    const procs: Proc[] = [up];
+    if (mode === 'all-in-one') {
+      const aio = await polysocket('start', {});
+      procs.push(aio);
+      routerBase = `http://localhost:${aio.port}`;
+      relayPid = aio.pid;
+    } else {
+      const relay = await polysocket('relay', redis);
+      const router = await polysocket('router', redis);
+      procs.push(relay, router);
+      routerBase = `http://localhost:${router.port}`;
+      relayPid = relay.pid;
+    }
+    const r = row(`polysocket (${mode})`);
+    await attempt(r, () => traffic(r, () => connectPolysocket(routerBase, target), [relayPid]));
+    await attempt(r, () => creates(r, routerBase, target));
+    if (mode === 'split') await attempt(r, () => polysocketIdle(r, routerBase, relayPid, target));
+    agent.destroy();
+    procs.forEach(stop);
+  }
+
+  for (const [name, kind, connect] of [
+    ['sockjs-xhr-polling', 'sockjs', connectSockjs],
+    ['engineio-polling', 'engineio', connectEngineio],
+  ] as const) {
+    process.stderr.write(`${name}...\n`);
+    const p = await server(kind);
+    const base = `http://127.0.0.1:${p.port}`;
+    const r = row(name);
+    await attempt(r, () => traffic(r, () => connect(base), [p.pid]));
+    await attempt(r, () => idle(r, p.pid, async () => {
+      const c = await connect(base);
+      return () => void c.close();
+    }));
+    agent.destroy();
+    stop(p);
+  }
+
+  report(rows);
+}
+
+function fmt(v: number | undefined, digits = 2): string {
+  return v === undefined ? '—' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
+}
+
+function report(rows: Row[]): void {
+  const cpu = os.cpus();
+  const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
+  const idleKeys = N.idle.map(String);
+  const lines = [
+    `polysocket benchmark — ${new Date().toISOString()}${QUICK ? ' (QUICK)' : ''}`,
+    `machine: ${machine}`,
+    '',
+    `| row | echo p50 ms | echo p99 ms | burst msg/s (${N.burst}) | push msg/s (${N.push}) | server CPU ms / 1k msgs | ${idleKeys.map((k) => `idle KB/socket @${k}`).join(' | ')} |`,
+    `|---|---|---|---|---|---|${idleKeys.map(() => '---').join('|')}|`,
+    ...rows.map((r) =>
+      `| ${r.name} | ${fmt(r.echoP50Ms, 3)} | ${fmt(r.echoP99Ms, 3)} | ${fmt(r.burstPerSec)} | ${fmt(r.pushPerSec)} | ${fmt(r.cpuMsPer1kMessages)} | ${idleKeys.map((k) => fmt(r.idleKbPerSocket?.[k], 1)).join(' | ')} |`,
+    ),
+    '',
+    '| polysocket | create→open p50 ms | p99 ms | creates/s (32 at once) | heartbeats answered | late > 1 s | max lateness ms |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.filter((r) => r.createP50Ms !== undefined).map((r) =>
+      `| ${r.name} | ${fmt(r.createP50Ms, 3)} | ${fmt(r.createP99Ms, 3)} | ${fmt(r.createsPerSec)} | ${r.heartbeats?.answered ?? '—'} | ${r.heartbeats?.lateOver1s ?? '—'} | ${r.heartbeats?.maxLateMs ?? '—'} |`),
+  ];
+  const direct = rows.find((r) => r.name === 'ws-direct');
+  const peers = rows.filter((r) => r.name.includes('polling'));
+  const best = (pick: (r: Row) => number | undefined, lower: boolean) => {
+    const vals = peers.map(pick).filter((v): v is number => v !== undefined);
+    return vals.length ? (lower ? Math.min(...vals) : Math.max(...vals)) : undefined;
+  };
+  const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x` : '—');
+  lines.push('', '| ratios | echo p50 vs ws-direct | echo p50 vs best peer | burst vs ws-direct | burst vs best peer | push vs ws-direct | push vs best peer |', '|---|---|---|---|---|---|---|');
+  for (const r of rows.filter((x) => x.name.startsWith('polysocket'))) {
+    lines.push(`| ${r.name} | ${ratio(r.echoP50Ms, direct?.echoP50Ms)} | ${ratio(r.echoP50Ms, best((x) => x.echoP50Ms, true))} | ${ratio(r.burstPerSec, direct?.burstPerSec)} | ${ratio(r.burstPerSec, best((x) => x.burstPerSec, false))} | ${ratio(r.pushPerSec, direct?.pushPerSec)} | ${ratio(r.pushPerSec, best((x) => x.pushPerSec, false))} |`);
+  }
+  const errors = rows.filter((r) => r.error);
+  if (errors.length) lines.push('', ...errors.map((r) => `error in ${r.name}: ${r.error}`));
+  const text = lines.join('\n');
+  process.stdout.write(text + '\n');
+  const out = path.join(ROOT, 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, QUICK ? 'quick.json' : 'latest.json'), JSON.stringify({ date: new Date().toISOString(), machine, counts: N, rows }, null, 2) + '\n');
+  writeFileSync(path.join(out, QUICK ? 'quick.md' : 'latest.md'), text + '\n');
+}
+
+const deadline = setTimeout(() => {
+  process.stderr.write('bench: overall time limit reached\n');
+  children.forEach((c) => c.kill('SIGKILL'));
+  process.exit(1);
+}, 20 * 60_000);
+
+main()
+  .then(() => {
+    clearTimeout(deadline);
+    children.forEach((c) => c.kill('SIGKILL'));
+    process.exit(0);
+  })
+  .catch((err) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+    children.forEach((c) => c.kill('SIGKILL'));
+    process.exit(1);
+  });
