@@ -160,7 +160,7 @@ interface Row {
   createP50Ms?: number;
   createP99Ms?: number;
   createsPerSec?: number;
-  heartbeats?: { answered: number; lateOver1s: number; maxLateMs: number };
+  heartbeats?: { answered: number; lateOver1s: number; maxLateMs: number; lastRound?: number };
   error?: string;
 }
 
@@ -218,29 +218,33 @@ async function settle(pid: number): Promise<number> {
   return rssKb(pid);
 }
 
-/** Opens `target` sockets in steps, each holding a pending poll, and reads the server's RSS at each step. */
-async function idle(
-  row: Row,
-  pid: number,
-  open: (i: number) => Promise<() => void>,
-): Promise<void> {
+/**
+ * Opens sockets in steps (N.idle), each holding a pending poll (or an open connection), and reads
+ * the server's RSS at each step: KB per socket from the start, and marginal KB per socket between
+ * the steps (which leaves out heap the process grows once). Returns the closers.
+ */
+async function idle(row: Row, pid: number, open: (i: number) => Promise<() => void>): Promise<(() => void)[]> {
   const stops: (() => void)[] = [];
   const base = await settle(pid);
   row.idleKbPerSocket = {};
+  let previous = { count: 0, rss: base };
   for (const count of N.idle) {
     let next = stops.length;
     await within(Promise.all(Array.from({ length: 50 }, async () => {
       while (next < count) stops.push(await open(next++));
     })), 180_000, 'opening idle sockets');
-    row.idleKbPerSocket[String(count)] = (await settle(pid) - base) / count;
+    const rss = await settle(pid);
+    row.idleKbPerSocket[String(count)] = (rss - base) / count;
+    if (previous.count) row.idleKbPerSocket[`${previous.count}→${count}`] = (rss - previous.rss) / (count - previous.count);
+    previous = { count, rss };
   }
-  for (const s of stops) s();
+  return stops;
 }
 
 async function polysocketIdle(row: Row, routerBase: string, relayPid: number, target: string): Promise<void> {
   const ttl = 5000;
   const hb = { answered: 0, lateOver1s: 0, maxLateMs: 0 };
-  await idle(row, relayPid, async () => {
+  const stops = await idle(row, relayPid, async () => {
     const created = JSON.parse((await httpRequest(`${routerBase}/create?from=bench&target=${encodeURIComponent(target)}`)).text);
     if (!created.ok) throw new Error(`create: ${created.error}`);
     let on = true;
@@ -261,9 +265,11 @@ async function polysocketIdle(row: Row, routerBase: string, relayPid: number, ta
       on = false;
     };
   });
-  // one more full round of heartbeats with every socket open
+  // one more full round of heartbeats with every socket open and polling
+  const before = hb.answered;
   await new Promise((r) => setTimeout(r, ttl + 1500));
-  row.heartbeats = hb;
+  stops.forEach((s) => s());
+  row.heartbeats = { ...hb, lastRound: hb.answered - before };
 }
 
 /* ---------- the run ---------- */
@@ -291,10 +297,10 @@ async function main(): Promise<void> {
     const up = await server('upstream');
     const r = row('ws-direct');
     await attempt(r, () => traffic(r, () => connectWs(`ws://127.0.0.1:${up.port}`), [up.pid]));
-    await attempt(r, () => idle(r, up.pid, async () => {
+    await attempt(r, async () => (await idle(r, up.pid, async () => {
       const c = await connectWs(`ws://127.0.0.1:${up.port}`);
       return () => void c.close();
-    }));
+    })).forEach((s) => s()));
     stop(up);
   }
 
@@ -334,10 +340,10 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${p.port}`;
     const r = row(name);
     await attempt(r, () => traffic(r, () => connect(base), [p.pid]));
-    await attempt(r, () => idle(r, p.pid, async () => {
+    await attempt(r, async () => (await idle(r, p.pid, async () => {
       const c = await connect(base);
       return () => void c.close();
-    }));
+    })).forEach((s) => s()));
     agent.destroy();
     stop(p);
   }
@@ -352,21 +358,21 @@ function fmt(v: number | undefined, digits = 2): string {
 function report(rows: Row[]): void {
   const cpu = os.cpus();
   const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
-  const idleKeys = N.idle.map(String);
+  const idleKeys = [...N.idle.map(String), `${N.idle[0]}→${N.idle[1]}`];
   const lines = [
     `polysocket benchmark — ${new Date().toISOString()}${QUICK ? ' (QUICK)' : ''}`,
     `machine: ${machine}`,
     '',
-    `| row | echo p50 ms | echo p99 ms | burst msg/s (${N.burst}) | push msg/s (${N.push}) | server CPU ms / 1k msgs | ${idleKeys.map((k) => `idle KB/socket @${k}`).join(' | ')} |`,
+    `| row | echo p50 ms | echo p99 ms | burst msg/s (${N.burst}) | push msg/s (${N.push}) | server CPU ms / 1k msgs | ${idleKeys.map((k) => (k.includes('→') ? `idle KB/socket marginal ${k}` : `idle KB/socket @${k}`)).join(' | ')} |`,
     `|---|---|---|---|---|---|${idleKeys.map(() => '---').join('|')}|`,
     ...rows.map((r) =>
       `| ${r.name} | ${fmt(r.echoP50Ms, 3)} | ${fmt(r.echoP99Ms, 3)} | ${fmt(r.burstPerSec)} | ${fmt(r.pushPerSec)} | ${fmt(r.cpuMsPer1kMessages)} | ${idleKeys.map((k) => fmt(r.idleKbPerSocket?.[k], 1)).join(' | ')} |`,
     ),
     '',
-    '| polysocket | create→open p50 ms | p99 ms | creates/s (32 at once) | heartbeats answered | late > 1 s | max lateness ms |',
+    '| polysocket | create→open p50 ms | p99 ms | creates/s (32 at once) | heartbeats answered (last round, all sockets open) | late > 1 s | max lateness ms |',
     '|---|---|---|---|---|---|---|',
     ...rows.filter((r) => r.createP50Ms !== undefined).map((r) =>
-      `| ${r.name} | ${fmt(r.createP50Ms, 3)} | ${fmt(r.createP99Ms, 3)} | ${fmt(r.createsPerSec)} | ${r.heartbeats?.answered ?? '—'} | ${r.heartbeats?.lateOver1s ?? '—'} | ${r.heartbeats?.maxLateMs ?? '—'} |`),
+      `| ${r.name} | ${fmt(r.createP50Ms, 3)} | ${fmt(r.createP99Ms, 3)} | ${fmt(r.createsPerSec)} | ${r.heartbeats ? `${r.heartbeats.answered} (${r.heartbeats.lastRound})` : '—'} | ${r.heartbeats?.lateOver1s ?? '—'} | ${r.heartbeats?.maxLateMs ?? '—'} |`),
   ];
   const direct = rows.find((r) => r.name === 'ws-direct');
   const peers = rows.filter((r) => r.name.includes('polling'));

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TargetPolicy } from '../relay/target-policy';
-import { relayRoutes } from '../relay/http';
+import { relayHandler } from '../relay/http';
 import { Relay } from '../relay/relay';
 import { SocketCreator } from '../router/create';
 import { routerRoutes } from '../router/http';
@@ -77,9 +77,9 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
   app.use(opsRoutes({ store, relay }, metrics));
   app.use(clientScriptRoutes());
   app.use(routerRoutes(creator));
-  app.use(relayRoutes(relay, c));
   finishApp(app, log);
-  server.on('request', app);
+  const relayFirst = relayHandler(relay, c);
+  server.on('request', (req, res) => relayFirst(req, res) || app(req, res));
   attachEchoTarget(server, '/echo');
   await relay.start();
   log.info('all_in_one_started', { url: origin, auth: c.auth, ephemeralSecret: !config.tokenSecret });
@@ -117,9 +117,9 @@ export async function startRelay(config: Config, log: Logger, store?: Coordinati
   const app = createApp(c.maxUrlBytes);
   app.use(opsRoutes({ store: s, relay }, metrics));
   app.use(clientScriptRoutes());
-  app.use(relayRoutes(relay, c));
   finishApp(app, log);
-  server.on('request', app);
+  const relayFirst = relayHandler(relay, c);
+  server.on('request', (req, res) => relayFirst(req, res) || app(req, res));
   await relay.start();
   const release = async () => { await closeServer(server); if (!store) await s.close(); };
   return {

@@ -1,85 +1,146 @@
 /**
- * The relay's HTTP face: adapts one request to one session call.
+ * The relay's HTTP face: adapts one request to one session call. This is the per-message path,
+ * so it is plain node:http (no router, no middleware); everything else a relay serves goes
+ * through express.
  *   GET  /j/<socket>?cb&ttl&ack            long-poll
  *   GET  /s/<socket>?cb&d&t&n&c&code&reason send (JSONP)
  *   POST /s/<socket>   body d&t&n&c&...     send (form-encoded or text/plain)
+ *   OPTIONS on both                         CORS preflight
  */
-import express, { type Request, type Response, type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQuery, type ParsedUrlQuery } from 'node:querystring';
 import type { Config } from '../shared/config';
-import { PolysocketError } from '../shared/errors';
+import { asPolysocketError, PolysocketError } from '../shared/errors';
 import { intParam, param } from '../shared/http-app';
 import { SOCKET_ID } from '../shared/ids';
+import { isValidCallback } from '../shared/jsonp';
 import { requestOrigin } from '../shared/origin';
-import { callbackOf, sendJsonText, sendOk } from '../shared/respond';
+import { callbackOf, sendError, sendJsonText, sendOk } from '../shared/respond';
 import type { SendParams } from './inbox';
 import type { Relay } from './relay';
 import type { Session } from './session';
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+const ROUTE = /^\/([js])\/([^/]*)$/;
 
-export function relayRoutes(relay: Relay, c: Config): Router {
-  const r = express.Router();
-  r.use(['/s/:id', '/j/:id'], cors);
-  r.options(['/s/:id', '/j/:id'], (_req, res) => {
-    res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
-    res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
-    res.setHeader('Access-Control-Max-Age', '600');
-    res.status(204).end();
-  });
-
-  r.get('/j/:id', (req, res) => {
-    const cb = callbackOf(req.query);
-    const session = sessionFor(relay, req);
-    const ttl = intParam(req.query, 'ttl', 0, MAX_SEQ, 'bad_ttl') ?? c.pollMaxTtlMs;
-    const ack = intParam(req.query, 'ack', 0, MAX_SEQ, 'bad_ack');
-    const waiter = {
-      answer(messages: string) {
-        if (!res.writableEnded) sendJsonText(res, cb, 200, `{"ok":true,"messages":${messages}}`);
-      },
-    };
-    session.poll(ack, ttl, waiter);
-    if (!res.writableEnded) res.on('close', () => session.cancelPoll(waiter));
-  });
-
-  const body = express.text({ type: () => true, limit: c.maxBodyBytes });
-  const send = (req: Request, res: Response) => {
-    const cb = callbackOf(req.query);
-    const session = sessionFor(relay, req);
-    const source = req.method === 'POST' ? { ...req.query, ...formOf(req.body) } : req.query;
-    const batch = sendBatch(source);
-    let fresh = 0;
+/** Handles /j/<id> and /s/<id>; returns false for any other path (the caller's express app takes it). */
+export function relayHandler(relay: Relay, c: Config): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const route = ROUTE.exec(q < 0 ? url : url.slice(0, q));
+    if (!route) return false;
+    const query = q < 0 ? {} : parseQuery(url.slice(q + 1), '&', '=', { maxKeys: 0 });
     try {
-      fresh = batch.length === 1 ? Number(session.send(batch[0])) : session.sendBatch(batch);
+      cors(req, res);
+      if (url.length > c.maxUrlBytes) throw new PolysocketError('url_too_long', `request URLs are limited to ${c.maxUrlBytes} bytes`);
+      if (req.method === 'OPTIONS') return preflight(res);
+      const poll = route[1] === 'j';
+      if (poll && req.method === 'GET') handlePoll(relay, c, route[2], req, res, query);
+      else if (!poll && req.method === 'GET') handleSend(relay, route[2], req, res, query);
+      else if (!poll && req.method === 'POST') readForm(req, c.maxBodyBytes, query, (err, source) => answerSend(err, source));
+      else throw new PolysocketError('method_not_allowed');
     } catch (err) {
-      // Sends before the failing one were taken; `expected` tells the client where it stands.
-      if (err instanceof PolysocketError && batch[0].n !== undefined) throw withExpected(err, session.inbox.nextN);
-      throw err;
+      fail(res, query, err);
     }
-    const n = batch[batch.length - 1].n ?? null;
-    const body = fresh === 0 && n !== null ? { ok: true, n, duplicate: true } : { ok: true, n };
-    const cancel = session.whenUpstreamWritable(() => {
-      if (!res.writableEnded) sendOk(res, cb, body, 201);
-    });
-    if (!res.writableEnded) res.on('close', cancel);
+    return true;
+
+    function answerSend(err: PolysocketError | undefined, source: ParsedUrlQuery): void {
+      try {
+        if (err) throw err;
+        handleSend(relay, route![2], req, res, source);
+      } catch (e) {
+        fail(res, query, e);
+      }
+    }
   };
-  r.get('/s/:id', send);
-  r.post('/s/:id', body, send);
-  r.all(['/s/:id', '/j/:id'], () => {
-    throw new PolysocketError('method_not_allowed');
-  });
-  return r;
 }
 
-function cors(req: Request, res: Response, next: () => void): void {
+function handlePoll(relay: Relay, c: Config, id: string, req: IncomingMessage, res: ServerResponse, query: ParsedUrlQuery): void {
+  const cb = callbackOf(query);
+  const session = sessionFor(relay, id, req);
+  const ttl = intParam(query, 'ttl', 0, MAX_SEQ, 'bad_ttl') ?? c.pollMaxTtlMs;
+  const ack = intParam(query, 'ack', 0, MAX_SEQ, 'bad_ack');
+  const waiter = {
+    answer(messages: string) {
+      if (!res.writableEnded) sendJsonText(res, cb, 200, `{"ok":true,"messages":${messages}}`);
+    },
+  };
+  session.poll(ack, ttl, waiter);
+  if (!res.writableEnded) res.on('close', () => session.cancelPoll(waiter));
+}
+
+function handleSend(relay: Relay, id: string, req: IncomingMessage, res: ServerResponse, source: ParsedUrlQuery): void {
+  const cb = callbackOf(source);
+  const session = sessionFor(relay, id, req);
+  const batch = sendBatch(source);
+  let fresh = 0;
+  try {
+    fresh = batch.length === 1 ? Number(session.send(batch[0])) : session.sendBatch(batch);
+  } catch (err) {
+    // Sends before the failing one were taken; `expected` tells the client where it stands.
+    if (err instanceof PolysocketError && batch[0].n !== undefined) throw withExpected(err, session.inbox.nextN);
+    throw err;
+  }
+  const n = batch[batch.length - 1].n ?? null;
+  const body = fresh === 0 && n !== null ? { ok: true, n, duplicate: true } : { ok: true, n };
+  const cancel = session.whenUpstreamWritable(() => {
+    if (!res.writableEnded) sendOk(res, cb, body, 201);
+  });
+  if (!res.writableEnded) res.on('close', cancel);
+}
+
+function fail(res: ServerResponse, query: ParsedUrlQuery, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const cb = typeof query.cb === 'string' && isValidCallback(query.cb) ? query.cb : undefined;
+  sendError(res, cb, asPolysocketError(err));
+}
+
+function cors(req: IncomingMessage, res: ServerResponse): void {
   const origin = req.headers.origin;
   res.setHeader('Access-Control-Allow-Origin', typeof origin === 'string' && origin !== 'null' ? origin : '*');
   res.setHeader('Vary', 'Origin');
-  next();
 }
 
-/** Unknown, closed and foreign-origin sockets all answer the same. */
-function sessionFor(relay: Relay, req: Request): Session {
-  const id = req.params.id;
+function preflight(res: ServerResponse): true {
+  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+  res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+  res.setHeader('Access-Control-Max-Age', '600');
+  res.statusCode = 204;
+  res.end();
+  return true;
+}
+
+/** A POST body (any content type: XDomainRequest sends text/plain) as form fields, over the query. */
+function readForm(req: IncomingMessage, limit: number, query: ParsedUrlQuery, done: (err: PolysocketError | undefined, source: ParsedUrlQuery) => void): void {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) {
+    done(new PolysocketError('body_too_large'), query);
+    req.resume();
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) over = true;
+    else chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (over) return done(new PolysocketError('body_too_large'), query);
+    // maxKeys 0: a batch has thousands of fields; the body bound already limits them.
+    const form = parseQuery(Buffer.concat(chunks, size).toString('utf8'), '&', '=', { maxKeys: 0 });
+    done(undefined, { ...query, ...form });
+  });
+  req.on('error', () => done(new PolysocketError('bad_parameter', 'request body could not be read'), query));
+}
+
+/** Unknown and closed sockets answer alike; a socket of another page origin is refused as such. */
+function sessionFor(relay: Relay, id: string, req: IncomingMessage): Session {
   const session = SOCKET_ID.test(id) ? relay.get(id) : undefined;
   if (!session) throw new PolysocketError('unknown_socket');
   const origin = requestOrigin(req);
@@ -87,18 +148,6 @@ function sessionFor(relay: Relay, req: Request): Session {
     throw new PolysocketError('origin_not_allowed', 'this socket belongs to another origin');
   }
   return session;
-}
-
-function formOf(body: unknown): Record<string, string | string[]> {
-  if (typeof body !== 'string' || body === '') return {};
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of new URLSearchParams(body)) {
-    const prev = out[k];
-    if (prev === undefined) out[k] = v;
-    else if (Array.isArray(prev)) prev.push(v);
-    else out[k] = [prev, v];
-  }
-  return out;
 }
 
 /** Every value of a parameter (repeated ones included), in order. */

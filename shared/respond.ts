@@ -2,7 +2,7 @@
  * Writes answers the one way the protocol allows: JSONP (always 200) when a valid `cb`
  * was given, plain JSON with the catalogue's status otherwise.
  */
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { PolysocketError } from './errors';
 import { escapeJsonText, isValidCallback, jsonpBody, scriptSafeJson } from './jsonp';
 
@@ -17,25 +17,25 @@ export function callbackOf(query: Record<string, unknown>): string | undefined {
 }
 
 /** Sends already-serialised, script-safe JSON text. */
-export function sendJsonText(res: Response, cb: string | undefined, status: number, json: string): void {
+export function sendJsonText(res: ServerResponse, cb: string | undefined, status: number, json: string): void {
   res.setHeader('Cache-Control', NO_STORE);
   res.setHeader('Pragma', 'no-cache');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   if (cb) {
-    res.status(200);
+    res.statusCode = 200;
     res.setHeader('Content-Type', 'application/javascript; charset=utf-8');
     res.end(jsonpBody(cb, json));
   } else {
-    res.status(status);
+    res.statusCode = status;
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end(json);
   }
 }
 
-export function sendOk(res: Response, cb: string | undefined, body: unknown, status = 200): void {
+export function sendOk(res: ServerResponse, cb: string | undefined, body: unknown, status = 200): void {
   sendJsonText(res, cb, status, scriptSafeJson(body));
 }
 
-export function sendError(res: Response, cb: string | undefined, err: PolysocketError): void {
+export function sendError(res: ServerResponse, cb: string | undefined, err: PolysocketError): void {
   sendJsonText(res, cb, err.status, escapeJsonText(JSON.stringify(err.toBody())));
 }

@@ -167,6 +167,9 @@
     }, timeoutMs);
     callbacks[id] = function (data) {
       delete callbacks[id];
+      // Removed while it runs (engine.io-client does the same): the next request may start
+      // from inside `done`, and the page keeps one element per request in flight, not two.
+      remove();
       finish(null, data);
     };
     script.onload = script.onerror = function () {
