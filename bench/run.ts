@@ -6,7 +6,7 @@
  *
  *   BENCH_QUICK=1 npm run bench     smaller counts, for a smoke run
  */
-import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,11 +16,9 @@ import { connectEngineio } from './clients/engineio';
 import { connectPolysocket } from './clients/polysocket';
 import { connectSockjs } from './clients/sockjs';
 import { connectWs } from './clients/ws-direct';
+import { children, polysocket, ROOT, rssKb, server, stop, type Proc } from './processes';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'dist', 'bin', 'polysocket.js');
-const SERVERS = path.join(__dirname, 'servers.js');
 const N = {
   rtt: QUICK ? 300 : 2000,
   burst: QUICK ? 2000 : 20_000,
@@ -32,66 +30,11 @@ const N = {
 const PAYLOAD = 'x'.repeat(56); // + an 8-character counter = 64 bytes
 const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
 
-/* ---------- processes ---------- */
-
-interface Proc {
-  child: ChildProcess;
-  pid: number;
-  port: number;
-}
-
-const children: ChildProcess[] = [];
-
-function start(argv: string[], env: Record<string, string>, ready: (line: any) => number | undefined): Promise<Proc> {
-  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start`)), 15_000);
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let parsed: any;
-        try {
-          parsed = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        const port = ready(parsed);
-        if (port) {
-          clearTimeout(timer);
-          resolve({ child, pid: child.pid!, port });
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)));
-  });
-}
-
-const server = (kind: string) => start([SERVERS, kind], {}, (l) => l.port);
-
-function polysocket(role: 'start' | 'router' | 'relay', env: Record<string, string>): Promise<Proc> {
-  const event = role === 'start' ? 'all_in_one_started' : `${role}_started`;
-  return start([CLI, role], { PORT: '0', LOG_LEVEL: 'info', AUTH: 'none', ALLOW_TARGETS: '127.0.0.1', MAX_SOCKETS: '20000', CREATES_PER_MINUTE_PER_IP: '10000000', ...env }, (l) =>
-    l.event === event ? Number(l.port ?? String(l.host ?? l.url).split(':').pop()) : undefined,
-  ).then(async (p) => p);
-}
-
-function stop(p: Proc | undefined): void {
-  p?.child.kill('SIGKILL');
-}
-
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
-function rssKb(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-}
 
 /* ---------- measuring ---------- */
 

@@ -3,6 +3,8 @@
  *   upstream  a plain `ws` echo server (the target of ws-direct and polysocket)
  *   sockjs    the sockjs npm server, echo, xhr-polling as a user would pick it
  *   engineio  the engine.io npm server, echo, polling transport
+ *   soak      a `ws` upstream for the soak: echoes, pushes `u:<k>` every PUSH_MS per connection,
+ *             `stall` stops reading, `stop` stops pushing and answers `stopped:<last k>`
  * Every kind echoes, and answers `push:<n>` by sending n numbered messages.
  * Prints one JSON line {port} when listening.
  */
@@ -63,10 +65,32 @@ function engineio(): void {
   listen(server);
 }
 
+function soak(): void {
+  const every = Number(process.env.PUSH_MS ?? 1000);
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    let k = 0;
+    const timer = setInterval(() => ws.send(`u:${++k}`), every);
+    ws.on('error', () => undefined);
+    ws.on('close', () => clearInterval(timer));
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? '' : data.toString();
+      if (text === 'stall') (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      else if (text === 'stop') {
+        clearInterval(timer);
+        ws.send(`stopped:${k}`);
+      } else ws.send(data, { binary: isBinary });
+    });
+  });
+  listen(server);
+}
+
 const kind = process.argv[2];
 if (kind === 'upstream') upstream();
 else if (kind === 'sockjs') sockjs();
 else if (kind === 'engineio') engineio();
+else if (kind === 'soak') soak();
 else {
   process.stderr.write(`unknown server kind ${kind}\n`);
   process.exit(2);

@@ -45,6 +45,7 @@ export class Relay {
       maxChunks: c.maxChunks,
       pollMaxTtlMs: c.pollMaxTtlMs,
       idleTimeoutMs: c.idleTimeoutMs,
+      upstreamStallMs: c.upstreamStallMs,
     };
     this.hooks = {
       onUpstreamClosed: (s, code, reason) => this.onUpstreamClosed(s, code, reason),

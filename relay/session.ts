@@ -23,6 +23,8 @@ export interface SessionLimits extends InboxLimits {
   maxBufferedBytes: number;
   pollMaxTtlMs: number;
   idleTimeoutMs: number;
+  /** a send held longer than this (the upstream is not reading) closes the socket with 1008 */
+  upstreamStallMs: number;
 }
 
 export interface SessionInfo {
@@ -184,13 +186,17 @@ export class Session {
     }
     const finish = () => {
       this.heldSends.delete(finish);
+      clearTimeout(stalled);
       cancel();
       done();
     };
     const cancel = whenWritable(this.upstream, this.limits.maxBufferedBytes / 4, finish);
+    // An upstream that stops reading for good must not hold the socket forever.
+    const stalled = setTimeout(() => this.closeBoth(1008, 'upstream is not reading'), this.limits.upstreamStallMs);
     this.heldSends.add(finish);
     return () => {
       this.heldSends.delete(finish);
+      clearTimeout(stalled);
       cancel();
     };
   }

@@ -49,6 +49,7 @@ export interface Config {
   pollMaxTtlMs: number;
   idleTimeoutMs: number;
   upstreamConnectTimeoutMs: number;
+  upstreamStallMs: number;
   maxBufferedBytes: number;
   maxMessageBytes: number;
   maxChunks: number;
@@ -86,6 +87,7 @@ const SETTINGS: readonly Setting[] = [
   { env: 'POLL_MAX_TTL_MS', key: 'pollMaxTtlMs', kind: 'int', def: '25000', min: 0, max: 120000, roles: ['all', 'relay'], doc: 'longest a poll is held before a heartbeat answers it' },
   { env: 'IDLE_TIMEOUT_MS', key: 'idleTimeoutMs', kind: 'int', def: '30000', min: 10, max: 3600000, roles: ['all', 'relay'], doc: 'a socket with no poll for this long is closed (upstream gets 1001)' },
   { env: 'UPSTREAM_CONNECT_TIMEOUT_MS', key: 'upstreamConnectTimeoutMs', kind: 'int', def: '8000', min: 50, max: 120000, roles: ['all', 'relay'], doc: 'handshake timeout of the upstream WebSocket' },
+  { env: 'UPSTREAM_STALL_MS', key: 'upstreamStallMs', kind: 'int', def: '10000', min: 100, max: 600000, roles: ['all', 'relay'], doc: 'a send held this long because the upstream is not reading closes the socket (1008)' },
   { env: 'MAX_BUFFERED_BYTES', key: 'maxBufferedBytes', kind: 'int', def: '1048576', min: 1024, max: 1073741824, roles: ['all', 'relay'], doc: 'unacked bytes a socket may hold for its client (and queue upstream); past it the socket closes with 1009' },
   { env: 'MAX_MESSAGE_BYTES', key: 'maxMessageBytes', kind: 'int', def: '1048576', min: 16, max: 1073741824, roles: ['all', 'relay'], doc: 'largest message either way, in bytes' },
   { env: 'MAX_CHUNKS', key: 'maxChunks', kind: 'int', def: '1024', min: 1, max: 1000000, roles: ['all', 'relay'], doc: 'most chunks one continued send may have' },

@@ -1,0 +1,81 @@
+/**
+ * Child processes for the benchmark and the soak: polysocket roles (the built CLI) and the
+ * bench servers, each resolved once it says it listens.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** The project root, from dist/bench (compiled) or bench/ (the tests run the TypeScript). */
+export const ROOT = [path.resolve(__dirname, '..'), path.resolve(__dirname, '..', '..')].find((d) => existsSync(path.join(d, 'package.json')))!;
+const CLI = path.join(ROOT, 'dist', 'bin', 'polysocket.js');
+const SERVERS = path.join(ROOT, 'dist', 'bench', 'servers.js');
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  exited: Promise<number | null>;
+}
+
+export const children: ChildProcess[] = [];
+
+export function start(argv: string[], env: Record<string, string>, ready: (line: any) => number | undefined, onLine?: (line: any) => void): Promise<Proc> {
+  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start`)), 15_000);
+    let buf = '';
+    let started = false;
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let parsed: any;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        onLine?.(parsed);
+        const port = started ? undefined : ready(parsed);
+        if (port) {
+          started = true;
+          clearTimeout(timer);
+          resolve({ child, pid: child.pid!, port, exited });
+        }
+      }
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      if (!started) reject(new Error(`${argv.join(' ')} exited with ${code}`));
+    });
+  });
+}
+
+export const server = (kind: string, env: Record<string, string> = {}) => start([SERVERS, kind], env, (l) => l.port);
+
+export function polysocket(role: 'start' | 'router' | 'relay', env: Record<string, string>, onLine?: (line: any) => void): Promise<Proc> {
+  const event = role === 'start' ? 'all_in_one_started' : `${role}_started`;
+  return start(
+    [CLI, role],
+    { PORT: '0', LOG_LEVEL: 'info', AUTH: 'none', ALLOW_TARGETS: '127.0.0.1', MAX_SOCKETS: '20000', CREATES_PER_MINUTE_PER_IP: '10000000', ...env },
+    (l) => (l.event === event ? Number(l.port ?? String(l.host ?? l.url).split(':').pop()) : undefined),
+    onLine,
+  );
+}
+
+export function stop(p: Proc | undefined): void {
+  p?.child.kill('SIGKILL');
+}
+
+export function rssKb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+  } catch {
+    return 0;
+  }
+}
