@@ -71,7 +71,7 @@ export class Relay {
     this.announcedAt = Date.now();
     this.stopServing = await this.o.store.serveOpens(this.id, (req) => this.open(req));
     this.heartbeat = setInterval(() => void this.announce(), this.o.config.heartbeatMs);
-    this.o.log.info('relay_started', { relay: this.id, host: this.o.config.publicHost });
+    this.o.log.info('relay_started', { relay: this.id, host: this.o.config.publicHost, port: this.o.config.port });
   }
 
   /** Registered (its announcement is fresh in the store) and taking sockets. */

@@ -22,5 +22,7 @@ test('200 sockets, 20 s, every fault once: nothing lost, duplicated or reordered
   expect(r.stallers.closed['1008']).toBe(r.stallers.sockets);
   expect(r.vanished.expiredOnRelays).toBe(r.vanished.sockets);
   expect(r.errors.store_unavailable).toBeGreaterThan(0);
+  expect(r.proxy.dropped).toBeGreaterThan(0);
+  expect(r.proxy.delayed).toBeGreaterThan(0);
   expect(r.faults.map((f) => f.what)).toEqual(expect.arrayContaining(['Redis killed', 'relay1 killed (SIGKILL)', 'relay2 drained (SIGTERM)']));
 }, 90_000);
