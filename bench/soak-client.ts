@@ -5,7 +5,8 @@
  * `e:<i>` of its own numbered sends and pushes `u:<k>` from the upstream, each exactly once and
  * in order.
  */
-import http from 'node:http';
+import type http from 'node:http';
+import { httpRequest } from './clients/client';
 
 export interface Counts {
   sent: number;
@@ -29,38 +30,13 @@ export interface SoakSocketOptions {
 
 type Answer = { status: number; body: any };
 
-function request(url: string, o: { method?: string; body?: string; localAddress: string; agent: http.Agent; timeoutMs: number }): Promise<Answer> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: u.port,
-        path: u.pathname + u.search,
-        method: o.method ?? 'GET',
-        agent: o.agent,
-        localAddress: o.localAddress,
-        headers: { Host: u.host, ...(o.body !== undefined ? { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(o.body) } : {}) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
-          } catch {
-            reject(new Error(`not JSON (${res.statusCode})`));
-          }
-        });
-        res.on('error', reject);
-      },
-    );
-    req.setTimeout(o.timeoutMs, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    if (o.body !== undefined) req.write(o.body);
-    req.end();
-  });
+async function request(url: string, o: { method?: string; body?: string; localAddress: string; agent: http.Agent; timeoutMs: number }): Promise<Answer> {
+  const a = await httpRequest(url, o);
+  try {
+    return { status: a.status, body: JSON.parse(a.text) };
+  } catch {
+    throw new Error(`not JSON (${a.status})`);
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

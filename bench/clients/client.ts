@@ -20,8 +20,14 @@ export interface HttpAnswer {
   text: string;
 }
 
-/** `host` may be a *.localhost name: it is dialled at 127.0.0.1 with its Host header. */
-export function httpRequest(url: string, o: { method?: string; body?: string; contentType?: string; signal?: AbortSignal } = {}): Promise<HttpAnswer> {
+/**
+ * `host` may be a *.localhost name: it is dialled at 127.0.0.1 with its Host header.
+ * `localAddress` spreads connections over 127.0.0.x source addresses (ports would run out on one).
+ */
+export function httpRequest(
+  url: string,
+  o: { method?: string; body?: string; contentType?: string; agent?: http.Agent; localAddress?: string; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -30,8 +36,8 @@ export function httpRequest(url: string, o: { method?: string; body?: string; co
         port: u.port,
         path: u.pathname + u.search,
         method: o.method ?? 'GET',
-        agent,
-        signal: o.signal,
+        agent: o.agent ?? agent,
+        localAddress: o.localAddress,
         headers: {
           Host: u.host,
           ...(o.body !== undefined ? { 'Content-Type': o.contentType ?? 'text/plain', 'Content-Length': Buffer.byteLength(o.body) } : {}),
@@ -45,6 +51,7 @@ export function httpRequest(url: string, o: { method?: string; body?: string; co
         res.on('error', reject);
       },
     );
+    if (o.timeoutMs) req.setTimeout(o.timeoutMs, () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     if (o.body !== undefined) req.write(o.body);
     req.end();

@@ -6,22 +6,13 @@ import { RedisStore } from '../../shared/store/redis-store';
 import type { CoordinationStore, OpenRequest, RelayInfo } from '../../shared/store/store';
 import { ownCluster, type OwnCluster } from '../helpers/redis-cluster';
 import { REDIS_URL, uniquePrefix } from '../helpers/services';
+import { until } from '../helpers/until';
 
 let cluster: Promise<OwnCluster> | undefined;
 afterAll(async () => (await cluster)?.stop());
 
 const relay = (id: string, sockets = 0): RelayInfo => ({ id, host: `${id}.example.com`, sockets, maxSockets: 100, draining: false });
 const openReq: OpenRequest = { socketId: 'sock-1', uniq: 'u1', target: 'ws://t.example/', protocols: ['p'], origin: 'http://a.example', from: 'test' };
-
-/** Waits (bounded) for a condition that depends on expiry. */
-async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('condition not met in time');
-}
 
 describe.each([
   ['MemoryStore', async () => [new MemoryStore(), new MemoryStore()] as CoordinationStore[]],
@@ -65,7 +56,7 @@ describe.each([
   test('a relay whose announcement expired is not live', async () => {
     await a.announceRelay(relay('r1'), 60);
     await a.announceRelay(relay('r2'), 5000);
-    await eventually(async () => (await b.liveRelays()).length === 1);
+    await until(async () => (await b.liveRelays()).length === 1, 3000, 'expiry');
     expect((await b.liveRelays()).map((r) => r.id)).toEqual(['r2']);
   });
 
@@ -116,7 +107,7 @@ describe.each([
     await a.announceRelay(relay('dying'), 60);
     expect(await a.acquireSlot('tok', 's1', 'dying', 1, 0)).toBe(true);
     expect(await a.acquireSlot('tok', 's2', 'dying', 1, 0)).toBe(false);
-    await eventually(async () => (await b.liveRelays()).length === 0);
+    await until(async () => (await b.liveRelays()).length === 0, 3000, 'expiry');
     await a.announceRelay(relay('r2'), 5000);
     expect(await b.acquireSlot('tok', 's2', 'r2', 1, 0)).toBe(true);
   });
