@@ -24,7 +24,7 @@ export function createApp(maxUrlBytes: number): express.Express {
 export function finishApp(app: express.Express, log: Logger): void {
   app.use((_req, _res, next) => next(new PolysocketError('not_found')));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = bodyParserError(err) ?? asPolysocketError(err);
+    const e = asPolysocketError(err);
     if (e.code === 'internal') log.error('request_failed', { url: redactUrl(req.originalUrl), ...errorFields((e as { cause?: unknown }).cause) });
     if (res.headersSent) {
       res.destroy();
@@ -38,15 +38,6 @@ export function finishApp(app: express.Express, log: Logger): void {
 function safeCallback(req: Request): string | undefined {
   const cb = req.query?.cb;
   return typeof cb === 'string' && isValidCallback(cb) ? cb : undefined;
-}
-
-function bodyParserError(err: unknown): PolysocketError | undefined {
-  const type = (err as { type?: string } | undefined)?.type;
-  if (type === 'entity.too.large') return new PolysocketError('body_too_large');
-  if (type === 'request.aborted' || type === 'entity.parse.failed' || type === 'encoding.unsupported') {
-    return new PolysocketError('bad_parameter', 'request body could not be read');
-  }
-  return undefined;
 }
 
 /** A single-valued string parameter, or undefined; repeated parameters are malformed. */
