@@ -366,3 +366,27 @@ test("the all-in-one's demo page echoes through the long-poll path", async () =>
     await demo.close();
   }
 });
+
+test('a token from a page function (callback style), and every request names the client version', async () => {
+  const page = await browser.newPage();
+  try {
+    const html = pageHtml({ extra: '' }).replace(
+      `data-token="${token}"`,
+      '',
+    ).replace('<script src=', `<script>window.POLYSOCKET_CONFIG = { token: function (done) { setTimeout(function () { done(${JSON.stringify(token)}); }, 10); }, forceJsonp: false };</script>\n<script src=`);
+    await page.goto(pages.page('/token-fn.html', html));
+    const echoed = await page.evaluate(async (url) => {
+      const ws = await (window as any).kit.open(url);
+      ws.send('with a fetched token');
+      return (await (window as any).kit.next(ws)).data;
+    }, up.url);
+    expect(echoed).toBe('with a fetched token');
+    const version = require('../../package.json').version;
+    const relayRequests = proxy.urls.filter((u) => u.startsWith('/j/') || u.startsWith('/s/'));
+    expect(relayRequests.length).toBeGreaterThan(0);
+    // polls carry `from` in the query; POST sends carry it in the body, so only GETs are checked here
+    for (const u of relayRequests.filter((x) => x.startsWith('/j/'))) expect(u).toContain(`from=polysocket.js-${version}`);
+  } finally {
+    await page.close();
+  }
+});

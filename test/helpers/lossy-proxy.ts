@@ -12,6 +12,8 @@ export interface LossyProxy {
   /** decides, per request, whether its answer is lost; `nth` counts requests of that path kind from 1 */
   drop: (kind: 'j' | 's' | 'other', nth: number) => boolean;
   dropped: { j: number; s: number; other: number };
+  /** the request URLs seen since the last reset */
+  urls: string[];
   /** forwards everything again and restarts the counts */
   reset(): void;
   close(): Promise<void>;
@@ -24,7 +26,9 @@ export async function startLossyProxy(): Promise<LossyProxy> {
     target: { port: 0 },
     drop: () => false,
     dropped: { j: 0, s: 0, other: 0 },
+    urls: [],
     reset: () => {
+      proxy.urls = [];
       proxy.drop = () => false;
       counts.j = counts.s = counts.other = 0;
       proxy.dropped = { j: 0, s: 0, other: 0 };
@@ -38,6 +42,7 @@ export async function startLossyProxy(): Promise<LossyProxy> {
   const server = http.createServer((req, res) => {
     const kind = req.url?.startsWith('/j/') ? 'j' : req.url?.startsWith('/s/') ? 's' : 'other';
     const nth = ++counts[kind];
+    proxy.urls.push(req.url ?? '');
     const lose = proxy.drop(kind, nth);
     const upstream = http.request(
       { host: '127.0.0.1', port: proxy.target.port, method: req.method, path: req.url, headers: req.headers, agent: false },
