@@ -10,12 +10,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery, type ParsedUrlQuery } from 'node:querystring';
 import type { Config } from '../shared/config';
-import { asPolysocketError, PolysocketError } from '../shared/errors';
+import { PolysocketError } from '../shared/errors';
 import { intParam, param } from '../shared/http-app';
 import { SOCKET_ID } from '../shared/ids';
-import { isValidCallback } from '../shared/jsonp';
 import { requestOrigin } from '../shared/origin';
-import { callbackOf, sendError, sendJsonText, sendOk } from '../shared/respond';
+import { answerError, callbackOf, sendJsonText, sendOk } from '../shared/respond';
 import type { SendParams } from './inbox';
 import type { Relay } from './relay';
 import type { Session } from './session';
@@ -41,7 +40,7 @@ export function relayHandler(relay: Relay, c: Config): (req: IncomingMessage, re
       else if (!poll && req.method === 'POST') readForm(req, c.maxBodyBytes, query, (err, source) => answerSend(err, source));
       else throw new PolysocketError('method_not_allowed');
     } catch (err) {
-      fail(res, query, err);
+      answerError(res, query, err);
     }
     return true;
 
@@ -50,7 +49,7 @@ export function relayHandler(relay: Relay, c: Config): (req: IncomingMessage, re
         if (err) throw err;
         handleSend(relay, route![2], req, res, source);
       } catch (e) {
-        fail(res, query, e);
+        answerError(res, query, e);
       }
     }
   };
@@ -88,15 +87,6 @@ function handleSend(relay: Relay, id: string, req: IncomingMessage, res: ServerR
     if (!res.writableEnded) sendOk(res, cb, body, 201);
   });
   if (!res.writableEnded) res.on('close', cancel);
-}
-
-function fail(res: ServerResponse, query: ParsedUrlQuery, err: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const cb = typeof query.cb === 'string' && isValidCallback(query.cb) ? query.cb : undefined;
-  sendError(res, cb, asPolysocketError(err));
 }
 
 function cors(req: IncomingMessage, res: ServerResponse): void {

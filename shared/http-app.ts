@@ -4,9 +4,8 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { asPolysocketError, PolysocketError } from './errors';
-import { isValidCallback } from './jsonp';
 import { errorFields, redactUrl, type Logger } from './log';
-import { sendError } from './respond';
+import { answerError } from './respond';
 
 export function createApp(maxUrlBytes: number): express.Express {
   const app = express();
@@ -26,18 +25,8 @@ export function finishApp(app: express.Express, log: Logger): void {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = asPolysocketError(err);
     if (e.code === 'internal') log.error('request_failed', { url: redactUrl(req.originalUrl), ...errorFields((e as { cause?: unknown }).cause) });
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    sendError(res, safeCallback(req), e);
+    answerError(res, req.query ?? {}, e);
   });
-}
-
-/** The cb to answer through, if the request carried a usable one. */
-function safeCallback(req: Request): string | undefined {
-  const cb = req.query?.cb;
-  return typeof cb === 'string' && isValidCallback(cb) ? cb : undefined;
 }
 
 /** A single-valued string parameter, or undefined; repeated parameters are malformed. */

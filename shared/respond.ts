@@ -3,7 +3,7 @@
  * was given, plain JSON with the catalogue's status otherwise.
  */
 import type { ServerResponse } from 'node:http';
-import { PolysocketError } from './errors';
+import { asPolysocketError, PolysocketError } from './errors';
 import { escapeJsonText, isValidCallback, jsonpBody, scriptSafeJson } from './jsonp';
 
 const NO_STORE = 'no-store, no-cache, must-revalidate, max-age=0';
@@ -38,4 +38,17 @@ export function sendOk(res: ServerResponse, cb: string | undefined, body: unknow
 
 export function sendError(res: ServerResponse, cb: string | undefined, err: PolysocketError): void {
   sendJsonText(res, cb, err.status, escapeJsonText(JSON.stringify(err.toBody())));
+}
+
+/**
+ * Answers a failed request: through its callback when it carried a usable one (an unusable cb is
+ * not echoed), as JSON with the status otherwise; a response already under way is cut instead.
+ */
+export function answerError(res: ServerResponse, query: Record<string, unknown>, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const cb = query.cb;
+  sendError(res, typeof cb === 'string' && isValidCallback(cb) ? cb : undefined, asPolysocketError(err));
 }
