@@ -20,12 +20,16 @@ export interface Proc {
 
 export const children: ChildProcess[] = [];
 
-export function start(argv: string[], env: Record<string, string>, ready: (line: any) => number | undefined, onLine?: (line: any) => void): Promise<Proc> {
-  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+/** Runs `node <argv>` from the project root; resolves once a JSON line of its stdout makes `ready` name its port. */
+export function start(argv: string[], env: Record<string, string>, ready: (line: any) => number | undefined, onLine?: (line: any) => void, timeoutMs = 15_000): Promise<Proc> {
+  const child = spawn(process.execPath, argv, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start`)), 15_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${argv.join(' ')} did not start within ${timeoutMs} ms`));
+    }, timeoutMs);
     let buf = '';
     let started = false;
     child.stdout!.on('data', (d: Buffer) => {
@@ -58,12 +62,19 @@ export function start(argv: string[], env: Record<string, string>, ready: (line:
 
 export const server = (kind: string, env: Record<string, string> = {}) => start([SERVERS, kind], env, (l) => l.port);
 
-export function polysocket(role: 'start' | 'router' | 'relay', env: Record<string, string>, onLine?: (line: any) => void): Promise<Proc> {
+export const CLI_PATH = CLI;
+
+/** The listen port a polysocket role logs when it has started (undefined for any other line). */
+export function startedPort(role: string): (line: any) => number | undefined {
   const event = role === 'start' ? 'all_in_one_started' : `${role}_started`;
+  return (l) => (l.event === event ? Number(l.port ?? String(l.url).split(':').pop()) : undefined);
+}
+
+export function polysocket(role: 'start' | 'router' | 'relay', env: Record<string, string>, onLine?: (line: any) => void): Promise<Proc> {
   return start(
     [CLI, role],
     { PORT: '0', LOG_LEVEL: 'info', AUTH: 'none', ALLOW_TARGETS: '127.0.0.1', MAX_SOCKETS: '20000', CREATES_PER_MINUTE_PER_IP: '10000000', ...env },
-    (l) => (l.event === event ? Number(l.port ?? String(l.host ?? l.url).split(':').pop()) : undefined),
+    startedPort(role),
     onLine,
   );
 }
