@@ -14,7 +14,7 @@ import { PolysocketError } from '../shared/errors';
 import { intParam, param } from '../shared/http-app';
 import { SOCKET_ID } from '../shared/ids';
 import { requestOrigin } from '../shared/origin';
-import { answerError, callbackOf, sendJsonText, sendOk } from '../shared/respond';
+import { answerError, callbackOf, sendJsonText, sendOk, type HeaderList } from '../shared/respond';
 import type { SendParams } from './inbox';
 import type { Relay } from './relay';
 import type { Session } from './session';
@@ -30,46 +30,46 @@ export function relayHandler(relay: Relay, c: Config): (req: IncomingMessage, re
     const route = ROUTE.exec(q < 0 ? url : url.slice(0, q));
     if (!route) return false;
     const query = q < 0 ? {} : parseQuery(url.slice(q + 1), '&', '=', { maxKeys: 0 });
+    const allow = corsHeaders(req);
     try {
-      cors(req, res);
       if (url.length > c.maxUrlBytes) throw new PolysocketError('url_too_long', `request URLs are limited to ${c.maxUrlBytes} bytes`);
-      if (req.method === 'OPTIONS') return preflight(res);
+      if (req.method === 'OPTIONS') return preflight(res, allow);
       const poll = route[1] === 'j';
-      if (poll && req.method === 'GET') handlePoll(relay, c, route[2], req, res, query);
-      else if (!poll && req.method === 'GET') handleSend(relay, route[2], req, res, query);
+      if (poll && req.method === 'GET') handlePoll(relay, c, route[2], req, res, query, allow);
+      else if (!poll && req.method === 'GET') handleSend(relay, route[2], req, res, query, allow);
       else if (!poll && req.method === 'POST') readForm(req, c.maxBodyBytes, query, (err, source) => answerSend(err, source));
       else throw new PolysocketError('method_not_allowed');
     } catch (err) {
-      answerError(res, query, err);
+      answerError(res, query, err, allow);
     }
     return true;
 
     function answerSend(err: PolysocketError | undefined, source: ParsedUrlQuery): void {
       try {
         if (err) throw err;
-        handleSend(relay, route![2], req, res, source);
+        handleSend(relay, route![2], req, res, source, allow);
       } catch (e) {
-        answerError(res, query, e);
+        answerError(res, query, e, allow);
       }
     }
   };
 }
 
-function handlePoll(relay: Relay, c: Config, id: string, req: IncomingMessage, res: ServerResponse, query: ParsedUrlQuery): void {
+function handlePoll(relay: Relay, c: Config, id: string, req: IncomingMessage, res: ServerResponse, query: ParsedUrlQuery, allow: HeaderList): void {
   const cb = callbackOf(query);
   const session = sessionFor(relay, id, req);
   const ttl = intParam(query, 'ttl', 0, MAX_SEQ, 'bad_ttl') ?? c.pollMaxTtlMs;
   const ack = intParam(query, 'ack', 0, MAX_SEQ, 'bad_ack');
   const waiter = {
     answer(messages: string) {
-      if (!res.writableEnded) sendJsonText(res, cb, 200, `{"ok":true,"messages":${messages}}`);
+      if (!res.writableEnded) sendJsonText(res, cb, 200, `{"ok":true,"messages":${messages}}`, allow);
     },
   };
   session.poll(ack, ttl, waiter);
   if (!res.writableEnded) res.on('close', () => session.cancelPoll(waiter));
 }
 
-function handleSend(relay: Relay, id: string, req: IncomingMessage, res: ServerResponse, source: ParsedUrlQuery): void {
+function handleSend(relay: Relay, id: string, req: IncomingMessage, res: ServerResponse, source: ParsedUrlQuery, allow: HeaderList): void {
   const cb = callbackOf(source);
   const session = sessionFor(relay, id, req);
   const batch = sendBatch(source);
@@ -84,22 +84,21 @@ function handleSend(relay: Relay, id: string, req: IncomingMessage, res: ServerR
   const n = batch[batch.length - 1].n ?? null;
   const body = fresh === 0 && n !== null ? { ok: true, n, duplicate: true } : { ok: true, n };
   const cancel = session.whenUpstreamWritable(() => {
-    if (!res.writableEnded) sendOk(res, cb, body, 201);
+    if (!res.writableEnded) sendOk(res, cb, body, 201, allow);
   });
   if (!res.writableEnded) res.on('close', cancel);
 }
 
-function cors(req: IncomingMessage, res: ServerResponse): void {
+const ANY_ORIGIN: HeaderList = ['Access-Control-Allow-Origin', '*', 'Vary', 'Origin'];
+
+/** Every answer may be read cross-origin; the socket's own origin binding is what guards it. */
+function corsHeaders(req: IncomingMessage): HeaderList {
   const origin = req.headers.origin;
-  res.setHeader('Access-Control-Allow-Origin', typeof origin === 'string' && origin !== 'null' ? origin : '*');
-  res.setHeader('Vary', 'Origin');
+  return typeof origin === 'string' && origin !== 'null' ? ['Access-Control-Allow-Origin', origin, 'Vary', 'Origin'] : ANY_ORIGIN;
 }
 
-function preflight(res: ServerResponse): true {
-  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
-  res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
-  res.setHeader('Access-Control-Max-Age', '600');
-  res.statusCode = 204;
+function preflight(res: ServerResponse, allow: HeaderList): true {
+  res.writeHead(204, allow.concat('Access-Control-Allow-Methods', 'GET, POST, OPTIONS', 'Access-Control-Allow-Headers', 'Content-Type', 'Access-Control-Max-Age', '600'));
   res.end();
   return true;
 }
@@ -123,8 +122,11 @@ function readForm(req: IncomingMessage, limit: number, query: ParsedUrlQuery, do
   req.on('end', () => {
     if (over) return done(new PolysocketError('body_too_large'), query);
     // maxKeys 0: a batch has thousands of fields; the body bound already limits them.
-    const form = parseQuery(Buffer.concat(chunks, size).toString('utf8'), '&', '=', { maxKeys: 0 });
-    done(undefined, { ...query, ...form });
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+    const form = parseQuery(body.toString('utf8'), '&', '=', { maxKeys: 0 });
+    // The body's fields win over the query's (the query usually carries only cb, if anything).
+    for (const k in query) if (!(k in form)) form[k] = query[k];
+    done(undefined, form);
   });
   req.on('error', () => done(new PolysocketError('bad_parameter', 'request body could not be read'), query));
 }

@@ -48,6 +48,18 @@ export interface SessionHooks {
 const HEARTBEAT = '[{"type":"heartbeat"}]';
 const EMPTY = '[]';
 
+/**
+ * Sessions with messages for a waiting poll. ws emits every message of one socket read in one
+ * synchronous callback; flushing after it (one microtask for all sessions) puts them in one answer.
+ */
+const toFlush: Session[] = [];
+const RESOLVED = Promise.resolve();
+function flushAll(): void {
+  // Index loop: a flush may (in principle) schedule another; it is taken in this same round.
+  for (let i = 0; i < toFlush.length; i++) toFlush[i].flush();
+  toFlush.length = 0;
+}
+
 export const enum SessionState {
   Open,
   Closing,
@@ -59,8 +71,14 @@ export class Session {
   readonly outbox: Outbox;
   readonly inbox: Inbox;
   private waiter: PollWaiter | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  /**
+   * One timer per session, re-armed lazily: `deadline` is when the current wait ends (the poll's
+   * ttl while a poll waits, the idle timeout otherwise); the timer may fire early and re-arm for
+   * the rest, so the per-message path never touches the timer list.
+   */
+  private deadline = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
   private flushScheduled = false;
   /** seq of the close message, once queued */
   private closeSeq = 0;
@@ -82,7 +100,7 @@ export class Session {
     upstream.on('close', (code: number, reason: Buffer) => this.onUpstreamClose(code, reason.toString()));
     // 'close' always follows 'error'; the error itself is reported through the close code (1006).
     upstream.on('error', () => undefined);
-    this.armIdle();
+    this.waitIdle();
   }
 
   get id(): string {
@@ -119,23 +137,21 @@ export class Session {
       throw new PolysocketError('unknown_socket');
     }
     this.release(EMPTY); // one poll at a time: a newer poll answers the older one at once
-    this.disarmIdle();
     if (this.outbox.size > 0) {
       this.hooks.stats.pollsWithMessages++;
       waiter.answer(this.outbox.takeAll());
-      this.armIdle();
+      this.waitIdle();
       return;
     }
     this.waiter = waiter;
-    this.pollTimer = setTimeout(() => this.release(HEARTBEAT), Math.min(ttlMs, this.limits.pollMaxTtlMs));
+    this.waitUntil(performance.now() + Math.min(ttlMs, this.limits.pollMaxTtlMs));
   }
 
   /** The HTTP request behind `waiter` went away before it was answered. */
   cancelPoll(waiter: PollWaiter): void {
     if (this.waiter !== waiter) return;
-    clearTimeout(this.pollTimer);
     this.waiter = undefined;
-    this.armIdle();
+    this.waitIdle();
   }
 
   /** A send from the client. Returns whether it was new (false: a repeated n, acknowledged again). */
@@ -257,35 +273,53 @@ export class Session {
   private scheduleFlush(): void {
     if (this.flushScheduled || !this.waiter) return;
     this.flushScheduled = true;
-    queueMicrotask(() => {
-      this.flushScheduled = false;
-      if (this.waiter && this.outbox.size > 0) this.release(this.outbox.takeAll());
-    });
+    if (toFlush.push(this) === 1) void RESOLVED.then(flushAll);
+  }
+
+  /** @internal (flushAll) */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.waiter && this.outbox.size > 0) this.release(this.outbox.takeAll());
   }
 
   private release(messagesJson: string): void {
     const waiter = this.waiter;
     if (!waiter) return;
     this.waiter = undefined;
-    clearTimeout(this.pollTimer);
     const stats = this.hooks.stats;
     if (messagesJson === HEARTBEAT) stats.pollsHeartbeat++;
     else if (messagesJson === EMPTY) stats.pollsEmpty++;
     else stats.pollsWithMessages++;
     waiter.answer(messagesJson);
-    this.armIdle();
+    this.waitIdle();
   }
 
-  private armIdle(): void {
+  /** No poll waits: the socket is closed if none comes within the idle timeout. */
+  private waitIdle(): void {
+    this.waitUntil(performance.now() + this.limits.idleTimeoutMs);
+  }
+
+  private waitUntil(deadline: number): void {
     if (this.removed) return;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.onIdle(), this.limits.idleTimeoutMs);
+    this.deadline = deadline;
+    if (deadline < this.timerAt) this.armTimer(deadline);
   }
 
-  private disarmIdle(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+  private armTimer(at: number): void {
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - performance.now()));
   }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    if (this.removed) return;
+    // Timers fire on whole milliseconds; under one to go counts as due.
+    if (this.deadline - performance.now() >= 1) return this.armTimer(this.deadline);
+    if (this.waiter) this.release(HEARTBEAT);
+    else this.onIdle();
+  };
 
   private onIdle(): void {
     if (this.upstream.readyState === this.upstream.OPEN || this.upstream.readyState === this.upstream.CONNECTING) {
@@ -297,8 +331,7 @@ export class Session {
   private remove(): void {
     if (this.removed) return;
     this.removed = true;
-    clearTimeout(this.pollTimer);
-    clearTimeout(this.idleTimer);
+    clearTimeout(this.timer);
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;

@@ -143,3 +143,33 @@ test('past the unacked-bytes bound the socket closes with 1009, never dropping s
   ]);
   await own.close();
 });
+
+describe('the idle timeout runs only while no poll waits', () => {
+  let long: Awaited<ReturnType<typeof allInOne>>;
+  beforeAll(async () => {
+    long = await allInOne({ POLL_MAX_TTL_MS: '900', IDLE_TIMEOUT_MS: '400' });
+  });
+  afterAll(() => long.close());
+
+  test('polls held longer than the idle timeout keep the socket open', async () => {
+    const own = await startUpstream();
+    const s = await create(long.base, { target: own.url });
+    for (let i = 0; i < 2; i++) expect((await poll(s, { ttl: 900 })).body).toEqual({ ok: true, messages: [{ type: 'heartbeat' }] });
+    await sendGet(s, { d: 'still here', n: 1 });
+    expect((await collect(s, 1, { ack: 0 })).messages).toEqual([{ type: 'text', seq: 1, data: 'still here' }]);
+    expect(own.closes).toEqual([]);
+    await own.close();
+  });
+
+  test('short polls in a row keep it open across many idle periods; stopping closes it', async () => {
+    const own = await startUpstream();
+    const s = await create(long.base, { target: own.url });
+    const started = Date.now();
+    for (let i = 0; i < 60 && Date.now() - started < 1500; i++) expect((await poll(s, { ttl: 50 })).body.ok).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500); // more than three idle periods
+    expect(own.closes).toEqual([]);
+    await own.closedCount(1);
+    expect(own.closes[0]).toEqual({ code: 1001, reason: 'client stopped polling' });
+    await own.close();
+  });
+});
