@@ -1,7 +1,7 @@
 /**
  * One soak socket: speaks the wire protocol as polysocket.js does (long-poll with `ack`,
  * batched POST sends with `n`, retries with the same ack/n and backoff, closed as 1006 after
- * `giveUpMs` without a successful request), and checks what the application sees: echoes
+ * `giveUpMs` of failing requests), and checks what the application sees: echoes
  * `e:<i>` of its own numbered sends and pushes `u:<k>` from the upstream, each exactly once and
  * in order.
  */
@@ -55,7 +55,8 @@ export class SoakSocket {
   private sending = false;
   private lastEcho = 0;
   private lastPush = 0;
-  private lastOk = Date.now();
+  /** when the current run of failed requests began (0: the last request succeeded) */
+  private failingSince = 0;
 
   constructor(private readonly o: SoakSocketOptions) {}
 
@@ -69,7 +70,6 @@ export class SoakSocket {
       }
       this.url = a.body.url;
       this.socket = a.body.socket;
-      this.lastOk = Date.now();
       void this.pollLoop();
       return true;
     } catch (err) {
@@ -111,7 +111,11 @@ export class SoakSocket {
 
   private failed(what: string): boolean {
     this.o.onError(what);
-    if (Date.now() - this.lastOk > this.o.giveUpMs) {
+    // As polysocket.js: give up after giveUpMs of failing, counted from the first failure (not
+    // from the last success: a poll held for its whole ttl and then cut is one failure, not five seconds of them).
+    const now = Date.now();
+    if (!this.failingSince) this.failingSince = now;
+    if (now - this.failingSince > this.o.giveUpMs) {
       this.closed = { code: 1006, reason: '', at: Date.now() };
       return true;
     }
@@ -137,7 +141,7 @@ export class SoakSocket {
         return;
       }
       backoff = 50;
-      this.lastOk = Date.now();
+      this.failingSince = 0;
       for (const m of a.body.messages) {
         if (!m.seq || m.seq <= this.ack) continue;
         this.ack = m.seq;
@@ -202,7 +206,7 @@ export class SoakSocket {
         this.n += Math.max(0, taken);
         break; // the poll tells how the socket ended
       }
-      this.lastOk = Date.now();
+      this.failingSince = 0;
       this.queue.splice(0, batch.length);
       this.n += batch.length;
     }

@@ -57,6 +57,8 @@ export interface SoakReport {
   closedSockets: { sent: number; echoes: number; pushes: number; lostAtClose: number };
   closes: Record<string, number>;
   killedRelay: { clients: number; learnedMsP50: number; learnedMsMax: number };
+  /** clients that gave up (1006, no reason) anywhere but on the killed relay: each one a lost contact to explain */
+  otherGiveUps: { url: string; atMs: number }[];
   vanished: { sockets: number; expiredOnRelays: number };
   stallers: { sockets: number; closed: Record<string, number> };
   proxy: { dropped: number; delayed: number };
@@ -330,8 +332,12 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
     const key = `${s.closed!.code}${s.closed!.reason ? ` ${s.closed!.reason}` : ''}`;
     closes[key] = (closes[key] ?? 0) + 1;
   }
+  const onKilledRelay = (s: SoakSocket) => s.url.endsWith(`:${killedPort}`) && s.closed!.code === 1006 && s.closed!.at >= killedAt;
+  const otherGiveUps = closed
+    .filter((s) => s.closed!.code === 1006 && !s.closed!.reason && !onKilledRelay(s))
+    .map((s) => ({ url: s.url, atMs: s.closed!.at - t0 }));
   const learned = closed
-    .filter((s) => s.url.endsWith(`:${killedPort}`) && s.closed!.code === 1006 && s.closed!.at >= killedAt)
+    .filter(onKilledRelay)
     .map((s) => s.closed!.at - killedAt)
     .sort((a, b) => a - b);
   const finalRss: Record<string, number> = {};
@@ -350,6 +356,7 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
     closedSockets: { sent: sum(closed, 'sent'), echoes: sum(closed, 'echoes'), pushes: sum(closed, 'pushes'), lostAtClose: sum(closed, 'sent') - sum(closed, 'echoes') },
     closes,
     killedRelay: { clients: learned.length, learnedMsP50: learned[Math.floor(learned.length / 2)] ?? NaN, learnedMsMax: learned[learned.length - 1] ?? NaN },
+    otherGiveUps,
     vanished: { sockets: vanished.length, expiredOnRelays: expiredOk ? vanished.length : 0 },
     stallers: { sockets: stallers.length, closed: Object.fromEntries([1008, 1009].map((c) => [String(c), stallers.filter((s) => s.closed?.code === c).length])) },
     proxy: { dropped: proxy.state.dropped, delayed: proxy.state.delayed },

@@ -17,7 +17,8 @@ test('200 sockets, 20 s, every fault once: nothing lost, duplicated or reordered
   // the faults happened and were seen: drained clients got 1001, killed relay's clients 1006
   expect(r.closes['1001 relay shutting down']).toBeGreaterThan(0);
   expect(r.killedRelay.clients).toBeGreaterThan(0);
-  expect(r.closes['1006']).toBe(r.killedRelay.clients);
+  // nobody else lost contact (the list names any who did, and when)
+  expect({ otherGiveUps: r.otherGiveUps, faults: r.faults }).toEqual({ otherGiveUps: [], faults: r.faults });
   // the documented bound: the client's give-up time, plus its last retry (backoff at most 1 s) and slack for a loaded machine
   expect(r.killedRelay.learnedMsMax).toBeLessThan(r.options.giveUpMs + 5000);
   expect(r.stallers.closed['1008']).toBe(r.stallers.sockets);
