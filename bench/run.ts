@@ -59,8 +59,9 @@ function receive(client: BenchClient, count: number): Promise<void> {
   });
 }
 
-async function echoRtt(client: BenchClient): Promise<{ p50: number; p99: number }> {
+async function echoRtt(client: BenchClient, serverPids: number[]): Promise<{ p50: number; p99: number; cpuUs: number }> {
   const times: number[] = [];
+  const cpu0 = serverPids.reduce((s, pid) => s + cpuMs(pid), 0);
   for (let i = 0; i < N.rtt; i++) {
     const got = receive(client, 1);
     const t0 = process.hrtime.bigint();
@@ -68,8 +69,9 @@ async function echoRtt(client: BenchClient): Promise<{ p50: number; p99: number 
     await within(got, 10_000, 'echo');
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
+  const cpuUs = ((serverPids.reduce((s, pid) => s + cpuMs(pid), 0) - cpu0) * 1000) / N.rtt;
   times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+  return { p50: percentile(times, 50), p99: percentile(times, 99), cpuUs };
 }
 
 async function burst(client: BenchClient, serverPids: number[]): Promise<{ rate: number; cpuPer1k: number }> {
@@ -96,6 +98,8 @@ interface Row {
   name: string;
   echoP50Ms?: number;
   echoP99Ms?: number;
+  /** server CPU per echo round trip (for polysocket the relay's, not the upstream's) */
+  echoCpuUs?: number;
   burstPerSec?: number;
   pushPerSec?: number;
   cpuMsPer1kMessages?: number;
@@ -113,9 +117,10 @@ async function traffic(row: Row, connect: () => Promise<BenchClient>, serverPids
     const warm = receive(client, 200);
     for (let i = 0; i < 200; i++) client.send(['warm-up']);
     await within(warm, 20_000, 'warm-up');
-    const rtt = await echoRtt(client);
+    const rtt = await echoRtt(client, serverPids);
     row.echoP50Ms = rtt.p50;
     row.echoP99Ms = rtt.p99;
+    row.echoCpuUs = rtt.cpuUs;
     const b = await burst(client, serverPids);
     row.burstPerSec = b.rate;
     row.cpuMsPer1kMessages = b.cpuPer1k;
@@ -274,6 +279,17 @@ async function main(): Promise<void> {
     procs.forEach(stop);
   }
 
+  process.stderr.write('bare relay (floor)...\n');
+  {
+    // The same extra hop with nothing of ours on it: separates what the structure costs from what we add.
+    const up = await server('upstream');
+    const bare = await server('bare-relay');
+    const r = row('bare relay (floor)');
+    await attempt(r, () => traffic(r, () => connectPolysocket(`http://127.0.0.1:${bare.port}`, `ws://127.0.0.1:${up.port}/`), [bare.pid]));
+    agent.destroy();
+    [up, bare].forEach(stop);
+  }
+
   for (const [name, kind, connect] of [
     ['sockjs-xhr-polling', 'sockjs', connectSockjs],
     ['engineio-polling', 'engineio', connectEngineio],
@@ -306,10 +322,10 @@ function report(rows: Row[]): void {
     `polysocket benchmark — ${new Date().toISOString()}${QUICK ? ' (QUICK)' : ''}`,
     `machine: ${machine}`,
     '',
-    `| row | echo p50 ms | echo p99 ms | burst msg/s (${N.burst}) | push msg/s (${N.push}) | server CPU ms / 1k msgs | ${idleKeys.map((k) => (k.includes('→') ? `idle KB/socket marginal ${k}` : `idle KB/socket @${k}`)).join(' | ')} |`,
-    `|---|---|---|---|---|---|${idleKeys.map(() => '---').join('|')}|`,
+    `| row | echo p50 ms | echo p99 ms | server CPU µs / echo | burst msg/s (${N.burst}) | push msg/s (${N.push}) | server CPU ms / 1k msgs | ${idleKeys.map((k) => (k.includes('→') ? `idle KB/socket marginal ${k}` : `idle KB/socket @${k}`)).join(' | ')} |`,
+    `|---|---|---|---|---|---|---|${idleKeys.map(() => '---').join('|')}|`,
     ...rows.map((r) =>
-      `| ${r.name} | ${fmt(r.echoP50Ms, 3)} | ${fmt(r.echoP99Ms, 3)} | ${fmt(r.burstPerSec)} | ${fmt(r.pushPerSec)} | ${fmt(r.cpuMsPer1kMessages)} | ${idleKeys.map((k) => fmt(r.idleKbPerSocket?.[k], 1)).join(' | ')} |`,
+      `| ${r.name} | ${fmt(r.echoP50Ms, 3)} | ${fmt(r.echoP99Ms, 3)} | ${fmt(r.echoCpuUs, 0)} | ${fmt(r.burstPerSec)} | ${fmt(r.pushPerSec)} | ${fmt(r.cpuMsPer1kMessages)} | ${idleKeys.map((k) => fmt(r.idleKbPerSocket?.[k], 1)).join(' | ')} |`,
     ),
     '',
     '| polysocket | create→open p50 ms | p99 ms | creates/s (32 at once) | heartbeats answered (last round, all sockets open) | late > 1 s | max lateness ms |',
@@ -324,9 +340,10 @@ function report(rows: Row[]): void {
     return vals.length ? (lower ? Math.min(...vals) : Math.max(...vals)) : undefined;
   };
   const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x` : '—');
-  lines.push('', '| ratios | echo p50 vs ws-direct | echo p50 vs best peer | burst vs ws-direct | burst vs best peer | push vs ws-direct | push vs best peer |', '|---|---|---|---|---|---|---|');
-  for (const r of rows.filter((x) => x.name.startsWith('polysocket'))) {
-    lines.push(`| ${r.name} | ${ratio(r.echoP50Ms, direct?.echoP50Ms)} | ${ratio(r.echoP50Ms, best((x) => x.echoP50Ms, true))} | ${ratio(r.burstPerSec, direct?.burstPerSec)} | ${ratio(r.burstPerSec, best((x) => x.burstPerSec, false))} | ${ratio(r.pushPerSec, direct?.pushPerSec)} | ${ratio(r.pushPerSec, best((x) => x.pushPerSec, false))} |`);
+  const bare = rows.find((r) => r.name.startsWith('bare relay'));
+  lines.push('', '| ratios | echo p50 vs ws-direct | echo p50 vs best peer | echo p50 vs bare relay | burst vs ws-direct | burst vs best peer | push vs ws-direct | push vs best peer |', '|---|---|---|---|---|---|---|---|');
+  for (const r of rows.filter((x) => x.name.startsWith('polysocket') || x === bare)) {
+    lines.push(`| ${r.name} | ${ratio(r.echoP50Ms, direct?.echoP50Ms)} | ${ratio(r.echoP50Ms, best((x) => x.echoP50Ms, true))} | ${ratio(r.echoP50Ms, bare?.echoP50Ms)} | ${ratio(r.burstPerSec, direct?.burstPerSec)} | ${ratio(r.burstPerSec, best((x) => x.burstPerSec, false))} | ${ratio(r.pushPerSec, direct?.pushPerSec)} | ${ratio(r.pushPerSec, best((x) => x.pushPerSec, false))} |`);
   }
   const errors = rows.filter((r) => r.error);
   if (errors.length) lines.push('', ...errors.map((r) => `error in ${r.name}: ${r.error}`));

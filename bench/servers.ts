@@ -5,12 +5,17 @@
  *   engineio  the engine.io npm server, echo, polling transport
  *   soak      a `ws` upstream for the soak: echoes, pushes `u:<k>` every PUSH_MS per connection,
  *             `stall` stops reading, `stop` stops pushing and answers `stopped:<last k>`
+ *   bare-relay  the floor for a relay: our wire format (enough for the bench's polysocket client)
+ *             with nothing but forwarding. No ack retention, limits, flow control, origin checks
+ *             or timers besides the poll's: what the extra hop costs before anything of ours.
  * Every kind echoes, and answers `push:<n>` by sending n numbered messages.
  * Prints one JSON line {port} when listening.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
+import { parse as parseQuery } from 'node:querystring';
+import WebSocket, { WebSocketServer } from 'ws';
+import { corked } from '../relay/upstream';
 
 type Send = (data: string) => void;
 
@@ -86,11 +91,79 @@ function soak(): void {
   listen(server);
 }
 
+function bareRelay(): void {
+  interface Bare {
+    up: WebSocket;
+    queue: string[];
+    seq: number;
+    poll?: http.ServerResponse;
+    timer?: NodeJS.Timeout;
+  }
+  const sockets = new Map<string, Bare>();
+  let ids = 0;
+  const answer = (res: http.ServerResponse, status: number, json: string) => {
+    res.writeHead(status, ['Content-Type', 'application/json']);
+    res.end(json);
+  };
+  const deliver = (b: Bare, extra?: string) => {
+    const res = b.poll!;
+    b.poll = undefined;
+    clearTimeout(b.timer);
+    const messages = b.queue.length ? b.queue.join(',') : extra ?? '';
+    b.queue.length = 0;
+    answer(res, 200, `{"ok":true,"messages":[${messages}]}`);
+  };
+  const server = http.createServer((req, res) => {
+    const [path, query = ''] = (req.url ?? '/').split('?');
+    const q = parseQuery(query);
+    if (path === '/create') {
+      const up = new WebSocket(String(q.target), { perMessageDeflate: false });
+      const id = String(++ids);
+      const b: Bare = { up, queue: [], seq: 0 };
+      up.on('message', (data, isBinary) => {
+        const m = isBinary ? `{"type":"binary","seq":${++b.seq},"data":"${(data as Buffer).toString('base64')}"}` : `{"type":"text","seq":${++b.seq},"data":${JSON.stringify(data.toString())}}`;
+        if (b.queue.push(m) === 1 && b.poll) queueMicrotask(() => b.poll && b.queue.length && deliver(b));
+      });
+      up.on('error', () => undefined);
+      up.once('open', () => {
+        sockets.set(id, b);
+        answer(res, 200, JSON.stringify({ ok: true, socket: id, url: `http://${req.headers.host}` }));
+      });
+      return;
+    }
+    const b = sockets.get(path.slice(3));
+    if (!b) return answer(res, 404, '{"ok":false,"error":"unknown_socket"}');
+    if (path.startsWith('/j/')) {
+      if (b.poll) deliver(b);
+      b.poll = res;
+      if (b.queue.length) deliver(b);
+      else b.timer = setTimeout(() => b.poll && deliver(b, '{"type":"heartbeat"}'), Number(q.ttl ?? 25000));
+      return;
+    }
+    if (q.t === 'c') {
+      b.up.close();
+      sockets.delete(path.slice(3));
+      return answer(res, 201, '{"ok":true}');
+    }
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      const d = parseQuery(body, '&', '=', { maxKeys: 0 }).d ?? [];
+      const ds = Array.isArray(d) ? d : [d];
+      corked(b.up, () => ds.forEach((m) => b.up.send(m)));
+      answer(res, 201, '{"ok":true}');
+    });
+  });
+  listen(server);
+}
+
 const kind = process.argv[2];
 if (kind === 'upstream') upstream();
 else if (kind === 'sockjs') sockjs();
 else if (kind === 'engineio') engineio();
 else if (kind === 'soak') soak();
+else if (kind === 'bare-relay') bareRelay();
 else {
   process.stderr.write(`unknown server kind ${kind}\n`);
   process.exit(2);
