@@ -54,6 +54,11 @@ const EMPTY = '[]';
  */
 const toFlush: Session[] = [];
 const RESOLVED = Promise.resolve();
+// The session rides in the timer's arguments: no closure kept per session.
+function onSessionTimer(session: Session): void {
+  session.onTimer();
+}
+
 function flushAll(): void {
   // Index loop: a flush may (in principle) schedule another; it is taken in this same round.
   for (let i = 0; i < toFlush.length; i++) toFlush[i].flush();
@@ -86,7 +91,7 @@ export class Session {
   /** reading from the upstream is paused until the client acks its backlog down */
   private paused = false;
   /** sends whose answers wait for the upstream to read (released when it does, or on close) */
-  private readonly heldSends = new Set<() => void>();
+  private heldSends: Set<() => void> | undefined; // created on first use: most sockets never hold a send
 
   constructor(
     readonly info: SessionInfo,
@@ -201,7 +206,7 @@ export class Session {
       return () => undefined;
     }
     const finish = () => {
-      this.heldSends.delete(finish);
+      this.heldSends?.delete(finish);
       clearTimeout(stalled);
       cancel();
       done();
@@ -209,9 +214,9 @@ export class Session {
     const cancel = whenWritable(this.upstream, this.limits.maxBufferedBytes / 4, finish);
     // An upstream that stops reading for good must not hold the socket forever.
     const stalled = setTimeout(() => this.closeBoth(1008, 'upstream is not reading'), this.limits.upstreamStallMs);
-    this.heldSends.add(finish);
+    (this.heldSends ??= new Set()).add(finish);
     return () => {
-      this.heldSends.delete(finish);
+      this.heldSends?.delete(finish);
       clearTimeout(stalled);
       cancel();
     };
@@ -262,7 +267,7 @@ export class Session {
     this.state = SessionState.Closed;
     this.closeSeq = this.outbox.pushClose(code, reason);
     // Held sends were taken; the socket's end answers them (the close tells the rest).
-    for (const release of [...this.heldSends]) release();
+    if (this.heldSends) for (const release of [...this.heldSends]) release();
     this.scheduleFlush();
   }
 
@@ -308,10 +313,11 @@ export class Session {
   private armTimer(at: number): void {
     clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(this.onTimer, Math.max(0, at - performance.now()));
+    this.timer = setTimeout(onSessionTimer, Math.max(0, at - performance.now()), this);
   }
 
-  private readonly onTimer = (): void => {
+  /** @internal (onSessionTimer) */
+  onTimer(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
     if (this.removed) return;
@@ -319,7 +325,7 @@ export class Session {
     if (this.deadline - performance.now() >= 1) return this.armTimer(this.deadline);
     if (this.waiter) this.release(HEARTBEAT);
     else this.onIdle();
-  };
+  }
 
   private onIdle(): void {
     if (this.upstream.readyState === this.upstream.OPEN || this.upstream.readyState === this.upstream.CONNECTING) {
