@@ -20,7 +20,8 @@ import { children, polysocket, ROOT, rssKb, server, stop, type Proc } from './pr
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = {
-  rtt: QUICK ? 300 : 2000,
+  rtt: QUICK ? 300 : 3000,
+  warmEchoes: QUICK ? 200 : 1000,
   burst: QUICK ? 2000 : 20_000,
   push: QUICK ? 5000 : 50_000,
   creates: QUICK ? 100 : 500,
@@ -46,6 +47,18 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 const TRIALS = 3;
+const ROUNDS = 5;
+
+/** One row's servers, up for the whole run, and how to reach them. */
+interface Subject {
+  row: Row;
+  procs: Proc[];
+  /** whose CPU counts as the server's (for polysocket the relay, not the upstream) */
+  serverPids: number[];
+  connect(): Promise<BenchClient>;
+  /** what else the row measures, after its throughput: creates, idle sockets */
+  more?(): Promise<void>;
+}
 
 function median<T>(xs: T[], key: (x: T) => number): T {
   return [...xs].sort((x, y) => key(x) - key(y))[Math.floor(xs.length / 2)];
@@ -65,19 +78,18 @@ function receive(client: BenchClient, count: number): Promise<void> {
   });
 }
 
-async function echoRtt(client: BenchClient, serverPids: number[]): Promise<{ p50: number; p99: number; cpuUs: number }> {
+/** `count` echo round trips, one message in flight: the times (ms) and the servers' CPU (ms). */
+async function echoSamples(client: BenchClient, serverPids: number[], count: number): Promise<{ times: number[]; cpuMs: number }> {
   const times: number[] = [];
   const cpu0 = serverPids.reduce((s, pid) => s + cpuMs(pid), 0);
-  for (let i = 0; i < N.rtt; i++) {
+  for (let i = 0; i < count; i++) {
     const got = receive(client, 1);
     const t0 = process.hrtime.bigint();
     client.send([`${PAYLOAD}${String(i).padStart(8, '0')}`]);
     await within(got, 10_000, 'echo');
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  const cpuUs = ((serverPids.reduce((s, pid) => s + cpuMs(pid), 0) - cpu0) * 1000) / N.rtt;
-  times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99), cpuUs };
+  return { times, cpuMs: serverPids.reduce((s, pid) => s + cpuMs(pid), 0) - cpu0 };
 }
 
 async function burst(client: BenchClient, serverPids: number[]): Promise<{ rate: number; cpuPer1k: number }> {
@@ -117,28 +129,68 @@ interface Row {
   error?: string;
 }
 
-async function traffic(row: Row, connect: () => Promise<BenchClient>, serverPids: number[]): Promise<void> {
-  const client = await connect();
-  try {
-    const warm = receive(client, 200);
-    for (let i = 0; i < 200; i++) client.send(['warm-up']);
-    await within(warm, 20_000, 'warm-up');
-    const rtt = await echoRtt(client, serverPids);
-    row.echoP50Ms = rtt.p50;
-    row.echoP99Ms = rtt.p99;
-    row.echoCpuUs = rtt.cpuUs;
-    // Throughput runs are short: the median of TRIALS, so one cold or unlucky run does not make the row.
-    const bursts: { rate: number; cpuPer1k: number }[] = [];
-    for (let i = 0; i < TRIALS; i++) bursts.push(await burst(client, serverPids));
-    const b = median(bursts, (x) => x.rate);
-    row.burstPerSec = b.rate;
-    row.cpuMsPer1kMessages = b.cpuPer1k;
-    const pushes: number[] = [];
-    for (let i = 0; i < TRIALS; i++) pushes.push(await push(client));
-    row.pushPerSec = median(pushes, (x) => x);
-  } finally {
-    await client.close();
+/** One message per request, and batches: every path the figures take, run before timing it. */
+async function warmUp(client: BenchClient): Promise<void> {
+  for (let i = 0; i < N.warmEchoes; i++) {
+    const got = receive(client, 1);
+    client.send(['warm-up']);
+    await within(got, 10_000, 'warm-up');
   }
+  const warm = receive(client, 200);
+  for (let i = 0; i < 200; i++) client.send(['warm-up']);
+  await within(warm, 20_000, 'warm-up');
+}
+
+/**
+ * Echo round trips of every subject, taken round-robin in ROUNDS slices (each round starting
+ * with another subject): this VM's speed drifts over minutes, and the drift must hit all rows alike.
+ */
+async function echoes(subjects: Subject[]): Promise<void> {
+  const live: { s: Subject; client: BenchClient; times: number[]; cpuMs: number }[] = [];
+  for (const s of subjects) {
+    try {
+      const client = await s.connect();
+      await warmUp(client);
+      live.push({ s, client, times: [], cpuMs: 0 });
+    } catch (err) {
+      s.row.error = `echo: ${(err as Error).message}`;
+    }
+  }
+  const slice = Math.ceil(N.rtt / ROUNDS);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < live.length; k++) {
+      const l = live[(round + k) % live.length];
+      if (l.s.row.error) continue;
+      try {
+        const got = await echoSamples(l.client, l.s.serverPids, slice);
+        l.times.push(...got.times);
+        l.cpuMs += got.cpuMs;
+      } catch (err) {
+        l.s.row.error = `echo: ${(err as Error).message}`;
+      }
+    }
+  }
+  for (const l of live) {
+    await l.client.close();
+    if (l.s.row.error) continue;
+    l.times.sort((a, b) => a - b);
+    l.s.row.echoP50Ms = percentile(l.times, 50);
+    l.s.row.echoP99Ms = percentile(l.times, 99);
+    l.s.row.echoCpuUs = (l.cpuMs * 1000) / l.times.length;
+  }
+}
+
+/** Burst and push; throughput runs are short, so each figure is the median of TRIALS runs. */
+async function throughput(row: Row, client: BenchClient, serverPids: number[]): Promise<void> {
+  await warmUp(client);
+  const bursts: { rate: number; cpuPer1k: number }[] = [];
+  for (let i = 0; i < TRIALS; i++) bursts.push(await burst(client, serverPids));
+  const b = median(bursts, (x) => x.rate);
+  row.burstPerSec = b.rate;
+  row.cpuMsPer1kMessages = b.cpuPer1k;
+  const pushes: number[] = [];
+  for (let i = 0; i < TRIALS; i++) pushes.push(await push(client));
+  row.pushPerSec = median(pushes, (x) => x);
 }
 
 async function creates(row: Row, routerBase: string, target: string): Promise<void> {
@@ -251,25 +303,27 @@ async function main(): Promise<void> {
   const prefix = `psbench:${randomBytes(4).toString('hex')}:`;
   const redis = { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', STORE_PREFIX: prefix };
 
-  process.stderr.write('ws-direct...\n');
+  const subjects: Subject[] = [];
+  process.stderr.write('starting every row\'s servers...\n');
   {
     const up = await server('upstream');
+    const url = `ws://127.0.0.1:${up.port}`;
     const r = row('ws-direct');
-    await attempt(r, () => traffic(r, () => connectWs(`ws://127.0.0.1:${up.port}`), [up.pid]));
-    await attempt(r, async () => (await idle(r, up.pid, async () => {
-      const c = await connectWs(`ws://127.0.0.1:${up.port}`);
-      return () => void c.close();
-    })).forEach((s) => s()));
-    stop(up);
+    subjects.push({
+      row: r, procs: [up], serverPids: [up.pid],
+      connect: () => connectWs(url),
+      more: async () => (await idle(r, up.pid, async () => {
+        const c = await connectWs(url);
+        return () => void c.close();
+      })).forEach((stopOne) => stopOne()),
+    });
   }
-
   for (const mode of ['all-in-one', 'split'] as const) {
-    process.stderr.write(`polysocket (${mode})...\n`);
     const up = await server('upstream');
     const target = `ws://127.0.0.1:${up.port}/`;
+    const procs: Proc[] = [up];
     let routerBase: string;
     let relayPid: number;
-    const procs: Proc[] = [up];
     if (mode === 'all-in-one') {
       const aio = await polysocket('start', {});
       procs.push(aio);
@@ -283,39 +337,56 @@ async function main(): Promise<void> {
       relayPid = relay.pid;
     }
     const r = row(`polysocket (${mode})`);
-    await attempt(r, () => traffic(r, () => connectPolysocket(routerBase, target), [relayPid]));
-    await attempt(r, () => creates(r, routerBase, target));
-    if (mode === 'split') await attempt(r, () => polysocketIdle(r, routerBase, relayPid, target));
-    agent.destroy();
-    procs.forEach(stop);
+    subjects.push({
+      row: r, procs, serverPids: [relayPid],
+      connect: () => connectPolysocket(routerBase, target),
+      more: async () => {
+        await attempt(r, () => creates(r, routerBase, target));
+        if (mode === 'split') await attempt(r, () => polysocketIdle(r, routerBase, relayPid, target));
+      },
+    });
   }
-
-  process.stderr.write('bare relay (floor)...\n');
   {
     // The same extra hop with nothing of ours on it: separates what the structure costs from what we add.
     const up = await server('upstream');
     const bare = await server('bare-relay');
-    const r = row('bare relay (floor)');
-    await attempt(r, () => traffic(r, () => connectPolysocket(`http://127.0.0.1:${bare.port}`, `ws://127.0.0.1:${up.port}/`), [bare.pid]));
-    agent.destroy();
-    [up, bare].forEach(stop);
+    subjects.push({
+      row: row('bare relay (floor)'), procs: [up, bare], serverPids: [bare.pid],
+      connect: () => connectPolysocket(`http://127.0.0.1:${bare.port}`, `ws://127.0.0.1:${up.port}/`),
+    });
   }
-
   for (const [name, kind, connect] of [
     ['sockjs-xhr-polling', 'sockjs', connectSockjs],
     ['engineio-polling', 'engineio', connectEngineio],
   ] as const) {
-    process.stderr.write(`${name}...\n`);
     const p = await server(kind);
     const base = `http://127.0.0.1:${p.port}`;
     const r = row(name);
-    await attempt(r, () => traffic(r, () => connect(base), [p.pid]));
-    await attempt(r, async () => (await idle(r, p.pid, async () => {
-      const c = await connect(base);
-      return () => void c.close();
-    })).forEach((s) => s()));
+    subjects.push({
+      row: r, procs: [p], serverPids: [p.pid],
+      connect: () => connect(base),
+      more: async () => (await idle(r, p.pid, async () => {
+        const c = await connect(base);
+        return () => void c.close();
+      })).forEach((stopOne) => stopOne()),
+    });
+  }
+
+  process.stderr.write(`echo round trips, all rows round-robin (${ROUNDS} rounds)...\n`);
+  await echoes(subjects);
+  for (const s of subjects) {
+    process.stderr.write(`${s.row.name}...\n`);
+    await attempt(s.row, async () => {
+      const client = await s.connect();
+      try {
+        await throughput(s.row, client, s.serverPids);
+      } finally {
+        await client.close();
+      }
+    });
+    if (s.more) await attempt(s.row, s.more);
     agent.destroy();
-    stop(p);
+    s.procs.forEach(stop);
   }
 
   report(rows);
