@@ -60,7 +60,8 @@ export function start(argv: string[], env: Record<string, string>, ready: (line:
   });
 }
 
-export const server = (kind: string, env: Record<string, string> = {}) => start([SERVERS, kind], env, (l) => l.port);
+/** `nodeArgs`: flags for node itself (e.g. --inspect), before the script. */
+export const server = (kind: string, env: Record<string, string> = {}, nodeArgs: string[] = []) => start([...nodeArgs, SERVERS, kind], env, (l) => l.port);
 
 export const CLI_PATH = CLI;
 
@@ -70,9 +71,9 @@ export function startedPort(role: string): (line: any) => number | undefined {
   return (l) => (l.event === event ? Number(l.port ?? String(l.url).split(':').pop()) : undefined);
 }
 
-export function polysocket(role: 'start' | 'router' | 'relay', env: Record<string, string>, onLine?: (line: any) => void): Promise<Proc> {
+export function polysocket(role: 'start' | 'router' | 'relay', env: Record<string, string>, onLine?: (line: any) => void, nodeArgs: string[] = []): Promise<Proc> {
   return start(
-    [CLI, role],
+    [...nodeArgs, CLI, role],
     { PORT: '0', LOG_LEVEL: 'info', AUTH: 'none', ALLOW_TARGETS: '127.0.0.1', MAX_SOCKETS: '20000', CREATES_PER_MINUTE_PER_IP: '10000000', ...env },
     startedPort(role),
     onLine,

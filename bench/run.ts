@@ -16,6 +16,7 @@ import { connectEngineio } from './clients/engineio';
 import { connectPolysocket } from './clients/polysocket';
 import { connectSockjs } from './clients/sockjs';
 import { connectWs } from './clients/ws-direct';
+import { collectGarbage, inspectable } from './heap';
 import { children, polysocket, ROOT, rssKb, server, stop, type Proc } from './processes';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -56,8 +57,24 @@ interface Subject {
   /** whose CPU counts as the server's (for polysocket the relay, not the upstream) */
   serverPids: number[];
   connect(): Promise<BenchClient>;
-  /** what else the row measures, after its throughput: creates, idle sockets */
+  /** what else the row measures with these servers, after its throughput: creates */
   more?(): Promise<void>;
+  /** idle sockets' memory, on fresh servers of its own (inspectable, so a full GC precedes each RSS reading) */
+  idle?(): Promise<void>;
+}
+
+/** A fresh server of `kind` holding idle connections of `connect` while `idle` reads its RSS. */
+async function idleOn(row: Row, kind: string, connect: (port: number) => Promise<BenchClient>): Promise<void> {
+  const inspect = await inspectable();
+  const p = await server(kind, {}, inspect.args);
+  try {
+    (await idle(row, { pid: p.pid, inspectPort: inspect.port }, async () => {
+      const c = await connect(p.port);
+      return () => void c.close();
+    })).forEach((stopOne) => stopOne());
+  } finally {
+    stop(p);
+  }
 }
 
 function median<T>(xs: T[], key: (x: T) => number): T {
@@ -224,9 +241,17 @@ async function creates(row: Row, routerBase: string, target: string): Promise<vo
 
 /* ---------- idle sockets: memory, and heartbeats on time ---------- */
 
-async function settle(pid: number): Promise<number> {
-  await new Promise((r) => setTimeout(r, 1500));
-  return rssKb(pid);
+/** A server process whose RSS the idle phase reads (after a forced full GC). */
+interface Measured {
+  pid: number;
+  inspectPort: number;
+}
+
+async function settle(p: Measured): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1000));
+  await collectGarbage(p.inspectPort);
+  await new Promise((r) => setTimeout(r, 500));
+  return rssKb(p.pid);
 }
 
 /**
@@ -234,9 +259,9 @@ async function settle(pid: number): Promise<number> {
  * the server's RSS at each step: KB per socket from the start, and marginal KB per socket between
  * the steps (which leaves out heap the process grows once). Returns the closers.
  */
-async function idle(row: Row, pid: number, open: (i: number) => Promise<() => void>): Promise<(() => void)[]> {
+async function idle(row: Row, server: Measured, open: (i: number) => Promise<() => void>): Promise<(() => void)[]> {
   const stops: (() => void)[] = [];
-  const base = await settle(pid);
+  const base = await settle(server);
   row.idleKbPerSocket = {};
   let previous = { count: 0, rss: base };
   for (const count of N.idle) {
@@ -244,7 +269,7 @@ async function idle(row: Row, pid: number, open: (i: number) => Promise<() => vo
     await within(Promise.all(Array.from({ length: 50 }, async () => {
       while (next < count) stops.push(await open(next++));
     })), 180_000, 'opening idle sockets');
-    const rss = await settle(pid);
+    const rss = await settle(server);
     row.idleKbPerSocket[String(count)] = (rss - base) / count;
     if (previous.count) row.idleKbPerSocket[`${previous.count}→${count}`] = (rss - previous.rss) / (count - previous.count);
     previous = { count, rss };
@@ -252,10 +277,10 @@ async function idle(row: Row, pid: number, open: (i: number) => Promise<() => vo
   return stops;
 }
 
-async function polysocketIdle(row: Row, routerBase: string, relayPid: number, target: string): Promise<void> {
+async function polysocketIdle(row: Row, routerBase: string, relay: Measured, target: string): Promise<void> {
   const ttl = 5000;
   const hb = { answered: 0, lateOver1s: 0, maxLateMs: 0 };
-  const stops = await idle(row, relayPid, async () => {
+  const stops = await idle(row, relay, async () => {
     const created = JSON.parse((await httpRequest(`${routerBase}/create?from=bench&target=${encodeURIComponent(target)}`)).text);
     if (!created.ok) throw new Error(`create: ${created.error}`);
     let on = true;
@@ -301,21 +326,17 @@ async function main(): Promise<void> {
     }
   };
   const prefix = `psbench:${randomBytes(4).toString('hex')}:`;
-  const redis = { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', STORE_PREFIX: prefix };
+  const redis = (storePrefix: string) => ({ REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', STORE_PREFIX: storePrefix });
 
   const subjects: Subject[] = [];
   process.stderr.write('starting every row\'s servers...\n');
   {
     const up = await server('upstream');
-    const url = `ws://127.0.0.1:${up.port}`;
     const r = row('ws-direct');
     subjects.push({
       row: r, procs: [up], serverPids: [up.pid],
-      connect: () => connectWs(url),
-      more: async () => (await idle(r, up.pid, async () => {
-        const c = await connectWs(url);
-        return () => void c.close();
-      })).forEach((stopOne) => stopOne()),
+      connect: () => connectWs(`ws://127.0.0.1:${up.port}`),
+      idle: () => idleOn(r, 'upstream', (port) => connectWs(`ws://127.0.0.1:${port}`)),
     });
   }
   for (const mode of ['all-in-one', 'split'] as const) {
@@ -330,8 +351,8 @@ async function main(): Promise<void> {
       routerBase = `http://localhost:${aio.port}`;
       relayPid = aio.pid;
     } else {
-      const relay = await polysocket('relay', redis);
-      const router = await polysocket('router', redis);
+      const relay = await polysocket('relay', redis(prefix));
+      const router = await polysocket('router', redis(prefix));
       procs.push(relay, router);
       routerBase = `http://localhost:${router.port}`;
       relayPid = relay.pid;
@@ -340,9 +361,19 @@ async function main(): Promise<void> {
     subjects.push({
       row: r, procs, serverPids: [relayPid],
       connect: () => connectPolysocket(routerBase, target),
-      more: async () => {
-        await attempt(r, () => creates(r, routerBase, target));
-        if (mode === 'split') await attempt(r, () => polysocketIdle(r, routerBase, relayPid, target));
+      more: () => creates(r, routerBase, target),
+      idle: mode === 'all-in-one' ? undefined : async () => {
+        // a relay and router of their own (own key prefix: the router must place on this relay only)
+        const inspect = await inspectable();
+        const idleUp = await server('upstream');
+        const fresh = redis(`${prefix}idle:`);
+        const relay = await polysocket('relay', fresh, undefined, inspect.args);
+        const router = await polysocket('router', fresh);
+        try {
+          await polysocketIdle(r, `http://localhost:${router.port}`, { pid: relay.pid, inspectPort: inspect.port }, `ws://127.0.0.1:${idleUp.port}/`);
+        } finally {
+          [idleUp, relay, router].forEach(stop);
+        }
       },
     });
   }
@@ -360,15 +391,11 @@ async function main(): Promise<void> {
     ['engineio-polling', 'engineio', connectEngineio],
   ] as const) {
     const p = await server(kind);
-    const base = `http://127.0.0.1:${p.port}`;
     const r = row(name);
     subjects.push({
       row: r, procs: [p], serverPids: [p.pid],
-      connect: () => connect(base),
-      more: async () => (await idle(r, p.pid, async () => {
-        const c = await connect(base);
-        return () => void c.close();
-      })).forEach((stopOne) => stopOne()),
+      connect: () => connect(`http://127.0.0.1:${p.port}`),
+      idle: () => idleOn(r, kind, (port) => connect(`http://127.0.0.1:${port}`)),
     });
   }
 
@@ -387,6 +414,8 @@ async function main(): Promise<void> {
     if (s.more) await attempt(s.row, s.more);
     agent.destroy();
     s.procs.forEach(stop);
+    if (s.idle) await attempt(s.row, s.idle);
+    agent.destroy();
   }
 
   report(rows);

