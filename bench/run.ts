@@ -57,7 +57,7 @@ interface Subject {
   /** whose CPU counts as the server's (for polysocket the relay, not the upstream) */
   serverPids: number[];
   connect(): Promise<BenchClient>;
-  /** what else the row measures with these servers, after its throughput: creates */
+  /** what else the row measures with these servers, after the traffic: creates */
   more?(): Promise<void>;
   /** idle sockets' memory, on fresh servers of its own (inspectable, so a full GC precedes each RSS reading) */
   idle?(): Promise<void>;
@@ -159,55 +159,66 @@ async function warmUp(client: BenchClient): Promise<void> {
 }
 
 /**
- * Echo round trips of every subject, taken round-robin in ROUNDS slices (each round starting
- * with another subject): this VM's speed drifts over minutes, and the drift must hit all rows alike.
+ * Every subject's traffic figures, taken round-robin: echo round trips in ROUNDS slices, then
+ * TRIALS rounds of a burst and a push each (each round starting with another subject). This VM's
+ * speed drifts over minutes, and the drift must hit all rows alike. Throughput runs are short,
+ * so their figures are the median of the TRIALS runs.
  */
-async function echoes(subjects: Subject[]): Promise<void> {
-  const live: { s: Subject; client: BenchClient; times: number[]; cpuMs: number }[] = [];
+async function traffic(subjects: Subject[]): Promise<void> {
+  interface Live {
+    s: Subject;
+    client: BenchClient;
+    times: number[];
+    cpuMs: number;
+    bursts: { rate: number; cpuPer1k: number }[];
+    pushes: number[];
+  }
+  const live: Live[] = [];
   for (const s of subjects) {
     try {
       const client = await s.connect();
       await warmUp(client);
-      live.push({ s, client, times: [], cpuMs: 0 });
+      live.push({ s, client, times: [], cpuMs: 0, bursts: [], pushes: [] });
     } catch (err) {
-      s.row.error = `echo: ${(err as Error).message}`;
+      s.row.error = `traffic: ${(err as Error).message}`;
     }
   }
-  const slice = Math.ceil(N.rtt / ROUNDS);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < live.length; k++) {
-      const l = live[(round + k) % live.length];
-      if (l.s.row.error) continue;
-      try {
-        const got = await echoSamples(l.client, l.s.serverPids, slice);
-        l.times.push(...got.times);
-        l.cpuMs += got.cpuMs;
-      } catch (err) {
-        l.s.row.error = `echo: ${(err as Error).message}`;
+  const eachInTurn = async (rounds: number, what: (l: Live) => Promise<void>) => {
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < live.length; k++) {
+        const l = live[(round + k) % live.length];
+        if (l.s.row.error) continue;
+        try {
+          await what(l);
+        } catch (err) {
+          l.s.row.error = `traffic: ${(err as Error).message}`;
+        }
       }
     }
-  }
+  };
+  const slice = Math.ceil(N.rtt / ROUNDS);
+  await eachInTurn(ROUNDS, async (l) => {
+    const got = await echoSamples(l.client, l.s.serverPids, slice);
+    l.times.push(...got.times);
+    l.cpuMs += got.cpuMs;
+  });
+  await eachInTurn(TRIALS, async (l) => {
+    l.bursts.push(await burst(l.client, l.s.serverPids));
+    l.pushes.push(await push(l.client));
+  });
   for (const l of live) {
     await l.client.close();
     if (l.s.row.error) continue;
+    const row = l.s.row;
     l.times.sort((a, b) => a - b);
-    l.s.row.echoP50Ms = percentile(l.times, 50);
-    l.s.row.echoP99Ms = percentile(l.times, 99);
-    l.s.row.echoCpuUs = (l.cpuMs * 1000) / l.times.length;
+    row.echoP50Ms = percentile(l.times, 50);
+    row.echoP99Ms = percentile(l.times, 99);
+    row.echoCpuUs = (l.cpuMs * 1000) / l.times.length;
+    const b = median(l.bursts, (x) => x.rate);
+    row.burstPerSec = b.rate;
+    row.cpuMsPer1kMessages = b.cpuPer1k;
+    row.pushPerSec = median(l.pushes, (x) => x);
   }
-}
-
-/** Burst and push; throughput runs are short, so each figure is the median of TRIALS runs. */
-async function throughput(row: Row, client: BenchClient, serverPids: number[]): Promise<void> {
-  await warmUp(client);
-  const bursts: { rate: number; cpuPer1k: number }[] = [];
-  for (let i = 0; i < TRIALS; i++) bursts.push(await burst(client, serverPids));
-  const b = median(bursts, (x) => x.rate);
-  row.burstPerSec = b.rate;
-  row.cpuMsPer1kMessages = b.cpuPer1k;
-  const pushes: number[] = [];
-  for (let i = 0; i < TRIALS; i++) pushes.push(await push(client));
-  row.pushPerSec = median(pushes, (x) => x);
 }
 
 async function creates(row: Row, routerBase: string, target: string): Promise<void> {
@@ -399,18 +410,10 @@ async function main(): Promise<void> {
     });
   }
 
-  process.stderr.write(`echo round trips, all rows round-robin (${ROUNDS} rounds)...\n`);
-  await echoes(subjects);
+  process.stderr.write(`traffic, all rows round-robin (${ROUNDS} echo rounds, ${TRIALS} burst and push rounds)...\n`);
+  await traffic(subjects);
   for (const s of subjects) {
-    process.stderr.write(`${s.row.name}...\n`);
-    await attempt(s.row, async () => {
-      const client = await s.connect();
-      try {
-        await throughput(s.row, client, s.serverPids);
-      } finally {
-        await client.close();
-      }
-    });
+    process.stderr.write(`${s.row.name}: creates, idle sockets...\n`);
     if (s.more) await attempt(s.row, s.more);
     agent.destroy();
     s.procs.forEach(stop);
