@@ -134,6 +134,7 @@ export class Relay {
     );
     this.sessions.set(req.socketId, session);
     this.live++;
+    session.start();
     this.o.metrics?.upstreamConnect.observe({ outcome: 'ok' }, (Date.now() - started) / 1000);
     this.o.log.info('socket_opened', { relay: this.id, socket: req.socketId, target: target.host, from: req.from, ms: Date.now() - started });
     // Placement must see this socket before the next create is placed.

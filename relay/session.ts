@@ -108,6 +108,16 @@ export class Session {
     this.waitIdle();
   }
 
+  /**
+   * Lets the upstream flow, once the relay has registered this session. connectUpstream hands
+   * the socket over paused, so nothing it received was emitted unheard; only a connection that
+   * died in between is already closed, and that ended abnormally.
+   */
+  start(): void {
+    if (this.upstream.readyState === this.upstream.CLOSED) this.onUpstreamClose(1006, '');
+    else this.upstream.resume();
+  }
+
   get id(): string {
     return this.info.id;
   }

@@ -1,6 +1,6 @@
 /**
- * Opens the upstream WebSocket for a new socket and settles once: open, or a PolysocketError
- * saying why not. The target's address policy is enforced by `lookup`/`guard` (see target-policy).
+ * Opens the upstream WebSocket for a new socket and settles once: open (and paused: the caller
+ * resumes it once it listens), or a PolysocketError saying why not. The target's address policy is enforced by `lookup`/`guard` (see target-policy).
  */
 import WebSocket, { type ClientOptions } from 'ws';
 import { PolysocketError } from '../shared/errors';
@@ -46,6 +46,9 @@ export function connectUpstream(o: UpstreamOptions): Promise<WebSocket> {
       fail(new PolysocketError('upstream_unreachable', `upstream answered HTTP ${res.statusCode} instead of upgrading`));
     const onOpen = () => {
       cleanup();
+      // Paused until its Session listens: a server that speaks first (socket.io's open packet)
+      // often sends in the same read as its 101, and ws would emit that before anyone listens.
+      ws.pause();
       resolve(ws);
     };
     const cleanup = () => {

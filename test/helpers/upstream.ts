@@ -26,7 +26,8 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function startUpstream(opts: { protocols?: string[]; echo?: boolean } = {}): Promise<Upstream> {
+/** `greeting`: messages sent the moment a connection is accepted (with the 101, as socket.io does). */
+export async function startUpstream(opts: { protocols?: string[]; echo?: boolean; greeting?: string[] } = {}): Promise<Upstream> {
   const server = http.createServer();
   const wss = new WebSocketServer({
     server,
@@ -51,6 +52,7 @@ export async function startUpstream(opts: { protocols?: string[]; echo?: boolean
       closeWaiters = closeWaiters.filter((w) => (closes.length >= w.count ? (w.resolve(), false) : true));
     });
     ws.on('error', () => undefined);
+    for (const g of opts.greeting ?? []) ws.send(g);
     ws.on('message', (data: Buffer, isBinary) => {
       received.push(isBinary ? Buffer.from(data) : data.toString());
       waiters = waiters.filter((w) => (received.length >= w.count ? (w.resolve(), false) : true));

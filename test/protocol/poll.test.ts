@@ -37,6 +37,20 @@ test('messages waiting are answered at once, numbered by seq from 1', async () =
   ]);
 });
 
+test('an upstream that speaks first loses nothing: what it sends with its 101 is seq 1, 2, ...', async () => {
+  const greeter = await startUpstream({ greeting: ['hello', 'again'] });
+  try {
+    const s = await create(svc.base, { target: greeter.url });
+    const { messages } = await collect(s, 2, { ack: 0, maxPolls: 5 });
+    expect(messages).toEqual([
+      { type: 'text', seq: 1, data: 'hello' },
+      { type: 'text', seq: 2, data: 'again' },
+    ]);
+  } finally {
+    await greeter.close();
+  }
+});
+
 test('a poll with nothing waiting is answered with a heartbeat at ttl', async () => {
   const s = await create(svc.base, { target: up.url });
   const a = await poll(s, { ttl: 50 });
