@@ -1,14 +1,9 @@
 /**
  * polysocket.js in a real browser (Debian's chromium via playwright-core), through the real
- * router and relay, to real `ws` upstreams and Mosquitto. The page is on its own origin, so
- * every polysocket request is cross-origin, and the relay is reached through a loopback proxy
- * that can lose answers.
+ * router and relay, to real `ws` upstreams. The page is on its own origin, so every polysocket
+ * request is cross-origin, and the relay is reached through a loopback proxy that can lose
+ * answers. Third-party client libraries run in libraries.test.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { mintToken } from '../../router/token';
 import { launchChromium, startPageServer, type PageServer } from '../helpers/browser';
@@ -291,62 +286,6 @@ test('native pass-through where WebSocket works', async () => {
   } finally {
     await page.close();
   }
-});
-
-describe('an unmodified library: mqtt.js against Mosquitto', () => {
-  let mosquitto: ChildProcess;
-  let wsPort: number;
-
-  const freePort = () =>
-    new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-
-  beforeAll(async () => {
-    const [plain, ws] = [await freePort(), await freePort()];
-    wsPort = ws;
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ps-mosq-'));
-    const conf = path.join(dir, 'mosquitto.conf');
-    // Mosquitto 2.0.11 needs a plain listener too, and socket_domain to bind websockets to IPv4 loopback.
-    writeFileSync(conf, `listener ${plain} 127.0.0.1\nlistener ${ws} 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\nallow_anonymous true\npersistence false\n`);
-    mosquitto = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const ok = await new Promise<boolean>((r) => {
-        const c = net.connect(ws, '127.0.0.1', () => (c.destroy(), r(true))).on('error', () => r(false));
-      });
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error('mosquitto did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  });
-  afterAll(() => {
-    mosquitto?.kill();
-  });
-
-  test('connect, subscribe, publish and receive through the polyfill', async () => {
-    const page = await openPage(pageHtml({ extra: `<script src="${pages.origin}/mqtt.min.js"></script>` }));
-    try {
-      const r = await page.evaluate(async (url) => {
-        const mqtt = (window as any).mqtt;
-        const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 10_000 });
-        await new Promise((res, rej) => { client.on('connect', res); client.on('error', rej); });
-        await new Promise((res, rej) => client.subscribe('polysocket/test', (err: unknown) => (err ? rej(err) : res(null))));
-        const got = new Promise((res) => client.on('message', (topic: string, payload: Uint8Array) => res({ topic, payload: new TextDecoder().decode(payload) })));
-        client.publish('polysocket/test', 'hello mqtt', { qos: 1 });
-        const message = await got;
-        const isPolySocket = client.stream && (window as any).WebSocket === (window as any).PolySocket;
-        await new Promise((res) => client.end(false, {}, res));
-        return { message, isPolySocket };
-      }, `ws://127.0.0.1:${wsPort}`);
-      expect(r).toEqual({ message: { topic: 'polysocket/test', payload: 'hello mqtt' }, isPolySocket: true });
-    } finally {
-      await page.close();
-    }
-  });
 });
 
 test("the all-in-one's demo page echoes through the long-poll path", async () => {
