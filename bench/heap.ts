@@ -3,9 +3,9 @@
  * Without it, an RSS reading is off by whatever young-generation garbage happens to be there
  * (±3 KB per socket at 5,000 sockets on this VM); with it, readings repeat within ±0.3 KB.
  */
-import net from 'node:net';
 import WebSocket from 'ws';
 import { httpRequest } from './clients/client';
+import { freePort } from './processes';
 
 export interface Inspectable {
   /** node flags for the process */
@@ -15,14 +15,7 @@ export interface Inspectable {
 
 /** A free loopback port for `--inspect`. */
 export async function inspectable(): Promise<Inspectable> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port: p } = s.address() as net.AddressInfo;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   return { args: [`--inspect=127.0.0.1:${port}`], port };
 }
 

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 /** The project root, from dist/bench (compiled) or bench/ (the tests run the TypeScript). */
@@ -64,6 +65,18 @@ export function start(argv: string[], env: Record<string, string>, ready: (line:
 export const server = (kind: string, env: Record<string, string> = {}, nodeArgs: string[] = []) => start([...nodeArgs, SERVERS, kind], env, (l) => l.port);
 
 export const CLI_PATH = CLI;
+
+/** A loopback port nothing listens on right now (for a child that must be told its port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 /** The listen port a polysocket role logs when it has started (undefined for any other line). */
 export function startedPort(role: string): (line: any) => number | undefined {

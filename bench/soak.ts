@@ -17,7 +17,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { mintToken } from '../router/token';
-import { children, polysocket, ROOT, rssKb, server, stop, type Proc } from './processes';
+import { children, freePort, polysocket, ROOT, rssKb, server, stop, type Proc } from './processes';
 import { SoakSocket } from './soak-client';
 
 export interface SoakOptions {
@@ -68,15 +68,6 @@ export interface SoakReport {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;

@@ -19,6 +19,7 @@ import { Server as SocketIoServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
 import { mintToken } from '../../router/token';
 import { launchChromium, startPageServer, type PageServer } from '../helpers/browser';
+import { freePort } from '../helpers/redis-server';
 import { allInOne } from '../helpers/services';
 import { startStompBroker, type StompBroker } from '../helpers/stomp-broker';
 
@@ -54,15 +55,6 @@ async function pageWith(library: string): Promise<Page> {
 <script src="${pages.origin}/lib/${library}.js"></script>
 </body></html>`));
   return page;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 async function listening(server: http.Server): Promise<number> {
