@@ -3,11 +3,14 @@
  * its registration alive with a heartbeat. Nothing here runs per message.
  */
 import type { Config } from '../shared/config';
-import { asPolysocketError } from '../shared/errors';
+import { asPolysocketError, PolysocketError } from '../shared/errors';
+import { SOCKET_ID } from '../shared/ids';
 import { errorFields, type Logger } from '../shared/log';
 import { newTrafficStats, type Metrics, type RelaySnapshot } from '../shared/metrics';
 import type { CoordinationStore, OpenRequest, OpenResult, RelayInfo } from '../shared/store/store';
-import { Session, type SessionHooks, type SessionLimits } from './session';
+import type { SendParams } from './inbox';
+import type { PollParams } from './requests';
+import { Session, type PollWaiter, type SendReply, type SessionHooks, type SessionLimits } from './session';
 import type { TargetPolicy } from './target-policy';
 import { connectUpstream } from './upstream';
 
@@ -46,6 +49,7 @@ export class Relay {
       pollMaxTtlMs: c.pollMaxTtlMs,
       idleTimeoutMs: c.idleTimeoutMs,
       upstreamStallMs: c.upstreamStallMs,
+      upstreamCloseTimeoutMs: c.upstreamCloseTimeoutMs,
     };
     this.hooks = {
       onUpstreamClosed: (s, code, reason) => this.onUpstreamClosed(s, code, reason),
@@ -56,10 +60,6 @@ export class Relay {
 
   get socketCount(): number {
     return this.live;
-  }
-
-  get sessionCount(): number {
-    return this.sessions.size;
   }
 
   info(): RelayInfo {
@@ -92,6 +92,28 @@ export class Relay {
 
   get(id: string): Session | undefined {
     return this.sessions.get(id);
+  }
+
+  /** §3: a long-poll on socket `id`, from a page of `origin` (if the request told one). */
+  poll(id: string, origin: string | undefined, p: PollParams, waiter: PollWaiter): Session {
+    const session = this.sessionFor(id, origin);
+    session.poll(p.ack, p.ttlMs, waiter);
+    return session;
+  }
+
+  /** §4: sends on socket `id`; `reply` gets the answer (see Session.send). Returns a cancel. */
+  send(id: string, origin: string | undefined, sends: readonly SendParams[], reply: SendReply): () => void {
+    return this.sessionFor(id, origin).send(sends, reply);
+  }
+
+  /** §6.2: unknown and closed sockets answer alike; a socket of another page origin is refused as such. */
+  private sessionFor(id: string, origin: string | undefined): Session {
+    const session = SOCKET_ID.test(id) ? this.sessions.get(id) : undefined;
+    if (!session) throw new PolysocketError('unknown_socket');
+    if (session.info.origin && origin && origin !== session.info.origin) {
+      throw new PolysocketError('origin_not_allowed', 'this socket belongs to another origin');
+    }
+    return session;
   }
 
   async open(req: OpenRequest): Promise<OpenResult> {

@@ -1,23 +1,36 @@
 /**
  * One tunnelled WebSocket: the upstream connection, the outbox (to the client, by seq), the
- * inbox (from the client, by n), the pending poll and the timers. It knows nothing of HTTP:
- * a poll is a `PollWaiter` the HTTP layer hands in.
+ * inbox (from the client, by n), the pending poll and the timers. It knows nothing of HTTP: the
+ * HTTP layer parses a request, makes one call here (`poll` or `send`) and writes what comes back.
  *
- * Lifecycle: open -> (client close | upstream close | overflow | idle | drain) -> closed.
- * A closed session lingers, holding its `close` message, until the client acks it or stops
- * polling (idle timeout), so a lost poll answer cannot lose the close either.
+ * Lifecycle, one state field, moved forward only:
+ *   Open     sends and polls flow
+ *   Closing  the client's close (t=c) went upstream; waiting for the upstream's answer
+ *   Closed   the `close` message is queued (at `closeSeq`): the session lingers until the client
+ *            acks it or stops polling, so a lost poll answer cannot lose the close either
+ *   Removed  forgotten: every timer cleared, the waiting poll answered, reported once
+ * The upstream's own end is tracked apart (`upstreamDone`): a relay-side close stops counting the
+ * socket at once and gives the upstream `upstreamCloseTimeoutMs` to finish its handshake.
  */
 import type WebSocket from 'ws';
 import { PolysocketError } from '../shared/errors';
 import type { TrafficStats } from '../shared/metrics';
 import { Inbox, type InboxLimits, type SendParams } from './inbox';
 import { Outbox } from './outbox';
-import { corked, whenWritable } from './upstream';
+import { corked } from './upstream';
 
 export interface PollWaiter {
   /** Writes `{"ok":true,"messages":<messagesJson>}` to the client. Called at most once. */
   answer(messagesJson: string): void;
 }
+
+/** What a send's answer says (§4): the `n` of its last send, and whether all of it was a repeat. */
+export interface SendAnswer {
+  n: number | null;
+  duplicate: boolean;
+}
+
+export type SendReply = (answer: SendAnswer) => void;
 
 export interface SessionLimits extends InboxLimits {
   maxBufferedBytes: number;
@@ -25,6 +38,8 @@ export interface SessionLimits extends InboxLimits {
   idleTimeoutMs: number;
   /** a send held longer than this (the upstream is not reading) closes the socket with 1008 */
   upstreamStallMs: number;
+  /** how long an upstream gets to answer a close before its connection is cut */
+  upstreamCloseTimeoutMs: number;
 }
 
 export interface SessionInfo {
@@ -37,16 +52,24 @@ export interface SessionInfo {
 }
 
 export interface SessionHooks {
-  /** The upstream is gone: the socket stops counting towards the relay's load. */
+  /** The upstream is gone (or being closed by the relay): the socket stops counting towards the relay's load. Called once. */
   onUpstreamClosed(session: Session, code: number, reason: string): void;
-  /** Forget this session entirely. */
+  /** Forget this session entirely. Called once. */
   onRemoved(session: Session): void;
   /** the relay's traffic counters, bumped per message */
   stats: TrafficStats;
 }
 
+export const enum SessionState {
+  Open,
+  Closing,
+  Closed,
+  Removed,
+}
+
 const HEARTBEAT = '[{"type":"heartbeat"}]';
 const EMPTY = '[]';
+const NO_CANCEL = (): void => undefined;
 
 /**
  * Sessions with messages for a waiting poll. ws emits every message of one socket read in one
@@ -54,10 +77,6 @@ const EMPTY = '[]';
  */
 const toFlush: Session[] = [];
 const RESOLVED = Promise.resolve();
-// The session rides in the timer's arguments: no closure kept per session.
-function onSessionTimer(session: Session): void {
-  session.onTimer();
-}
 
 function flushAll(): void {
   // Index loop: a flush may (in principle) schedule another; it is taken in this same round.
@@ -65,16 +84,21 @@ function flushAll(): void {
   toFlush.length = 0;
 }
 
-export const enum SessionState {
-  Open,
-  Closing,
-  Closed,
+// Timers take the session as their argument: no closure kept per session.
+function onSessionTimer(session: Session): void {
+  session.onTimer();
+}
+function onStalled(session: Session): void {
+  session.closeBoth(1008, 'upstream is not reading');
+}
+function onCloseTimeout(upstream: WebSocket): void {
+  upstream.terminate();
 }
 
 export class Session {
-  state = SessionState.Open;
+  private state = SessionState.Open;
   readonly outbox: Outbox;
-  readonly inbox: Inbox;
+  private readonly inbox: Inbox;
   private waiter: PollWaiter | undefined;
   /**
    * One timer per session, re-armed lazily: `deadline` is when the current wait ends (the poll's
@@ -83,15 +107,19 @@ export class Session {
    */
   private deadline = 0;
   private timer: NodeJS.Timeout | undefined;
-  private timerAt = Infinity;
+  private timerAt = Number.POSITIVE_INFINITY;
   private flushScheduled = false;
-  /** seq of the close message, once queued */
+  /** seq of the close message, once queued (state Closed) */
   private closeSeq = 0;
-  private removed = false;
+  /** the upstream was reported gone (hooks.onUpstreamClosed) */
+  private upstreamDone = false;
   /** reading from the upstream is paused until the client acks its backlog down */
   private paused = false;
-  /** sends whose answers wait for the upstream to read (released when it does, or on close) */
-  private heldSends: Set<() => void> | undefined; // created on first use: most sockets never hold a send
+  /** send answers waiting for the upstream to read (created on first use: most sockets never hold one) */
+  private held: (() => void)[] | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  /** ws's write callback, made once a socket first backs up */
+  private written: (() => void) | undefined;
 
   constructor(
     readonly info: SessionInfo,
@@ -122,36 +150,34 @@ export class Session {
     return this.info.id;
   }
 
-  /** a poll is waiting for messages */
-  get polling(): boolean {
-    return this.waiter !== undefined;
-  }
-
   /** bytes written to the upstream and not yet taken by its TCP connection */
   get upstreamBacklog(): number {
     return this.upstream.bufferedAmount;
   }
 
-  get protocol(): string {
-    return this.upstream.protocol;
+  /** a poll is waiting for messages */
+  get polling(): boolean {
+    return this.waiter !== undefined;
   }
 
-  /** A long-poll. `ack` = last seq the client has (undefined: whatever the last poll delivered). */
-  poll(ack: number | undefined, ttlMs: number, waiter: PollWaiter): void {
+  /** §3: a long-poll. Acks what the client has, then answers at once or holds `waiter`. */
+  poll(ack: number | undefined, ttlMs: number | undefined, waiter: PollWaiter): void {
+    if (this.state === SessionState.Removed) throw new PolysocketError('unknown_socket');
     if (ack !== undefined && ack > this.outbox.lastSeq) {
       throw new PolysocketError('bad_ack', `ack=${ack} is beyond the last seq sent (${this.outbox.lastSeq})`);
     }
-    this.outbox.ack(ack ?? this.outbox.deliveredSeq);
+    const acked = ack ?? this.outbox.deliveredSeq;
+    this.outbox.ack(acked);
     if (this.paused && this.outbox.bufferedBytes <= this.limits.maxBufferedBytes / 4) {
       this.paused = false;
       this.upstream.resume();
     }
-    if (this.closeSeq && (ack ?? this.outbox.deliveredSeq) >= this.closeSeq) {
-      // The client has the close: nothing more to keep.
+    if (this.closeSeq && acked >= this.closeSeq) {
+      // §3.3 close linger: the client has the close, nothing more to keep.
       this.remove();
       throw new PolysocketError('unknown_socket');
     }
-    this.release(EMPTY); // one poll at a time: a newer poll answers the older one at once
+    this.release(EMPTY); // §3.2 one poll at a time: a newer poll answers the older one at once
     if (this.outbox.size > 0) {
       this.hooks.stats.pollsWithMessages++;
       waiter.answer(this.outbox.takeAll());
@@ -159,7 +185,7 @@ export class Session {
       return;
     }
     this.waiter = waiter;
-    this.waitUntil(performance.now() + Math.min(ttlMs, this.limits.pollMaxTtlMs));
+    this.waitUntil(performance.now() + Math.min(ttlMs ?? this.limits.pollMaxTtlMs, this.limits.pollMaxTtlMs));
   }
 
   /** The HTTP request behind `waiter` went away before it was answered. */
@@ -169,86 +195,111 @@ export class Session {
     this.waitIdle();
   }
 
-  /** A send from the client. Returns whether it was new (false: a repeated n, acknowledged again). */
-  send(p: SendParams): boolean {
-    if (this.state !== SessionState.Open) throw new PolysocketError('unknown_socket');
-    const r = this.inbox.accept(p);
-    switch (r.kind) {
-      case 'duplicate':
-        return false;
-      case 'partial':
-        return true;
-      case 'close':
-        this.state = SessionState.Closing;
-        this.upstream.close(r.code, r.reason);
-        return true;
-      default: {
-        const size = typeof r.data === 'string' ? Buffer.byteLength(r.data) : r.data.length;
-        if (this.upstream.bufferedAmount + size > this.limits.maxBufferedBytes) {
-          this.closeBoth(1009, 'upstream is not reading');
-          throw new PolysocketError('upstream_backlog');
-        }
-        this.upstream.send(r.data, { binary: r.kind === 'binary' });
-        this.hooks.stats.messagesToUpstream++;
-        this.hooks.stats.bytesToUpstream += size;
-        return true;
-      }
-    }
-  }
-
-  /** Several sends, leaving for the upstream in one write. Returns how many were new. */
-  sendBatch(batch: readonly SendParams[]): number {
-    return corked(this.upstream, () => {
-      let fresh = 0;
-      for (const p of batch) if (this.send(p)) fresh++;
-      return fresh;
-    });
-  }
-
   /**
-   * Backpressure for sends: `done` runs once the upstream's write backlog is under a quarter of
-   * the bound (at once, normally). The HTTP layer answers the send then, so a client that sends
-   * faster than the upstream reads is slowed down instead of failing.
+   * §4: one send or a batch (§4.5), each taken as if sent alone, leaving for the upstream in one
+   * write. `reply` gets the answer once the upstream has room (§4.2 backpressure: at once,
+   * normally). A failing send throws; the ones before it were taken, and a client that numbers
+   * its sends learns where it stands from `expected`. Returns a cancel for a held answer.
    */
-  whenUpstreamWritable(done: () => void): () => void {
-    if (this.closeSeq || this.upstream.bufferedAmount <= this.limits.maxBufferedBytes / 2) {
-      done();
-      return () => undefined;
+  send(sends: readonly SendParams[], reply: SendReply): () => void {
+    let fresh = 0;
+    try {
+      if (sends.length === 1) fresh = this.sendOne(sends[0]);
+      else fresh = corked(this.upstream, () => {
+        let taken = 0;
+        for (let i = 0; i < sends.length; i++) taken += this.sendOne(sends[i]);
+        return taken;
+      });
+    } catch (err) {
+      if (err instanceof PolysocketError && sends[0].n !== undefined) throw withExpected(err, this.inbox.nextN);
+      throw err;
     }
-    const finish = () => {
-      this.heldSends?.delete(finish);
-      clearTimeout(stalled);
-      cancel();
-      done();
-    };
-    const cancel = whenWritable(this.upstream, this.limits.maxBufferedBytes / 4, finish);
-    // An upstream that stops reading for good must not hold the socket forever.
-    const stalled = setTimeout(() => this.closeBoth(1008, 'upstream is not reading'), this.limits.upstreamStallMs);
-    (this.heldSends ??= new Set()).add(finish);
-    return () => {
-      this.heldSends?.delete(finish);
-      clearTimeout(stalled);
-      cancel();
-    };
+    const n = sends[sends.length - 1].n ?? null;
+    const answer: SendAnswer = { n, duplicate: fresh === 0 && n !== null };
+    return this.whenUpstreamWritable(() => reply(answer));
   }
 
   /** Closes from the relay's side: the client gets `close` with this code, the upstream too. */
   closeBoth(code: number, reason: string): void {
-    if (this.closeSeq) return;
+    if (this.state >= SessionState.Closed) return;
     this.queueClose(code, reason);
-    if (this.upstream.readyState === this.upstream.OPEN || this.upstream.readyState === this.upstream.CONNECTING) {
-      this.upstream.close(code, reason);
+    this.endUpstream(code, reason);
+  }
+
+  /** Drops everything now (shutdown). */
+  destroy(): void {
+    this.upstream.terminate();
+    this.upstreamGone(1001, 'relay shutting down');
+    this.remove();
+  }
+
+  /** Returns 1 when the send was new, 0 for a repeated n. */
+  private sendOne(p: SendParams): number {
+    if (this.state !== SessionState.Open) throw new PolysocketError('unknown_socket');
+    const r = this.inbox.accept(p);
+    switch (r.kind) {
+      case 'duplicate':
+        return 0;
+      case 'partial':
+        return 1;
+      case 'close':
+        // §4.4: the close message will carry the upstream's answer.
+        this.state = SessionState.Closing;
+        this.upstream.close(r.code, r.reason);
+        this.armCloseTimeout();
+        return 1;
+      default: {
+        const size = typeof r.data === 'string' ? Buffer.byteLength(r.data) : r.data.length;
+        const backlog = this.upstream.bufferedAmount + size;
+        if (backlog > this.limits.maxBufferedBytes) {
+          this.closeBoth(1009, 'upstream is not reading');
+          throw new PolysocketError('upstream_backlog');
+        }
+        // Only a write that leaves a backlog can matter to a held answer: only those are watched.
+        const watch = backlog > this.limits.maxBufferedBytes / 4 ? (this.written ??= () => this.onWritten()) : undefined;
+        this.upstream.send(r.data, { binary: r.kind === 'binary' }, watch);
+        this.hooks.stats.messagesToUpstream++;
+        this.hooks.stats.bytesToUpstream += size;
+        return 1;
+      }
     }
   }
 
-  /** Drops everything now (shutdown, or the relay forgetting the session). */
-  destroy(): void {
-    this.remove();
-    if (this.upstream.readyState !== this.upstream.CLOSED) this.upstream.terminate();
+  /**
+   * §4.2 backpressure: `done` runs at once unless more than half the bound waits to be written
+   * upstream; then once ws reports writes that bring it under a quarter, or when the socket ends.
+   * An upstream that stops reading for good closes the socket after `upstreamStallMs`.
+   */
+  private whenUpstreamWritable(done: () => void): () => void {
+    if (this.state >= SessionState.Closed || this.upstream.bufferedAmount <= this.limits.maxBufferedBytes / 2) {
+      done();
+      return NO_CANCEL;
+    }
+    const held = (this.held ??= []);
+    held.push(done);
+    if (held.length === 1) this.stallTimer = setTimeout(onStalled, this.limits.upstreamStallMs, this);
+    return () => {
+      const i = held.indexOf(done);
+      if (i >= 0) held.splice(i, 1);
+      if (held.length === 0) clearTimeout(this.stallTimer);
+    };
+  }
+
+  private onWritten(): void {
+    if (this.held?.length && this.upstream.bufferedAmount <= this.limits.maxBufferedBytes / 4) this.releaseHeld();
+  }
+
+  /** Answers every held send (they were taken; the socket's end, if that is why, tells the rest). */
+  private releaseHeld(): void {
+    const held = this.held;
+    if (!held || held.length === 0) return;
+    this.held = [];
+    clearTimeout(this.stallTimer);
+    for (const done of held) done();
   }
 
   private onUpstreamMessage(data: Buffer, isBinary: boolean): void {
-    if (this.closeSeq) return; // the client was already told the socket closed
+    if (this.state >= SessionState.Closed) return; // the client was already told the socket closed
     // While paused, what still arrives is the rest of reads already made (at most one socket
     // read plus one partial frame): taken past the bound, so pausing never costs a message.
     const ok = isBinary ? this.outbox.pushBinary(data, this.paused) : this.outbox.pushText(data.toString('utf8'), this.paused);
@@ -269,15 +320,38 @@ export class Session {
 
   private onUpstreamClose(code: number, reason: string): void {
     this.queueClose(code, reason);
+    this.upstreamGone(code, reason);
+  }
+
+  /**
+   * The relay closes the upstream: it stops counting at once, reads on (a paused socket would
+   * never see the upstream's close frame) and is cut if it does not answer in time.
+   */
+  private endUpstream(code: number, reason: string): void {
+    const ws = this.upstream;
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
+      ws.close(code, reason);
+      if (this.paused) ws.resume();
+      this.armCloseTimeout();
+    }
+    this.upstreamGone(code, reason);
+  }
+
+  private armCloseTimeout(): void {
+    setTimeout(onCloseTimeout, this.limits.upstreamCloseTimeoutMs, this.upstream).unref();
+  }
+
+  private upstreamGone(code: number, reason: string): void {
+    if (this.upstreamDone) return;
+    this.upstreamDone = true;
     this.hooks.onUpstreamClosed(this, code, reason);
   }
 
   private queueClose(code: number, reason: string): void {
-    if (this.closeSeq) return;
+    if (this.state >= SessionState.Closed) return;
     this.state = SessionState.Closed;
     this.closeSeq = this.outbox.pushClose(code, reason);
-    // Held sends were taken; the socket's end answers them (the close tells the rest).
-    if (this.heldSends) for (const release of [...this.heldSends]) release();
+    this.releaseHeld();
     this.scheduleFlush();
   }
 
@@ -309,13 +383,13 @@ export class Session {
     this.waitIdle();
   }
 
-  /** No poll waits: the socket is closed if none comes within the idle timeout. */
+  /** §3.3 idle: no poll waits, so the socket is closed if none comes within the idle timeout. */
   private waitIdle(): void {
     this.waitUntil(performance.now() + this.limits.idleTimeoutMs);
   }
 
   private waitUntil(deadline: number): void {
-    if (this.removed) return;
+    if (this.state === SessionState.Removed) return;
     this.deadline = deadline;
     if (deadline < this.timerAt) this.armTimer(deadline);
   }
@@ -329,30 +403,28 @@ export class Session {
   /** @internal (onSessionTimer) */
   onTimer(): void {
     this.timer = undefined;
-    this.timerAt = Infinity;
-    if (this.removed) return;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    if (this.state === SessionState.Removed) return;
     // Timers fire on whole milliseconds; under one to go counts as due.
     if (this.deadline - performance.now() >= 1) return this.armTimer(this.deadline);
     if (this.waiter) this.release(HEARTBEAT);
-    else this.onIdle();
-  }
-
-  private onIdle(): void {
-    if (this.upstream.readyState === this.upstream.OPEN || this.upstream.readyState === this.upstream.CONNECTING) {
-      this.upstream.close(1001, 'client stopped polling');
+    else {
+      this.endUpstream(1001, 'client stopped polling');
+      this.remove();
     }
-    this.remove();
   }
 
+  /** The one teardown: clears every timer, answers the waiting poll, reports once. */
   private remove(): void {
-    if (this.removed) return;
-    this.removed = true;
+    if (this.state === SessionState.Removed) return;
+    this.state = SessionState.Removed;
     clearTimeout(this.timer);
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w.answer(EMPTY);
-    }
+    this.releaseHeld();
+    this.release(EMPTY);
     this.hooks.onRemoved(this);
   }
+}
+
+function withExpected(err: PolysocketError, expected: number): PolysocketError {
+  return new PolysocketError(err.code, err.message, { ...err.details, expected });
 }

@@ -1,8 +1,9 @@
 /**
  * Opens the upstream WebSocket for a new socket and settles once: open (and paused: the caller
- * resumes it once it listens), or a PolysocketError saying why not. The target's address policy is enforced by `lookup`/`guard` (see target-policy).
+ * resumes it once it listens), or a PolysocketError saying why not. The target's address policy
+ * rides in `socketOptions` (see target-policy).
  */
-import WebSocket, { type ClientOptions } from 'ws';
+import WebSocket from 'ws';
 import { PolysocketError } from '../shared/errors';
 import type { UpstreamSocketOptions } from './target-policy';
 
@@ -64,8 +65,9 @@ export function connectUpstream(o: UpstreamOptions): Promise<WebSocket> {
 
 /**
  * Runs `fn` with the upstream's TCP socket corked, so a batch of sends leaves in one write
- * instead of one syscall per frame (ws writes each frame on its own). ws keeps the socket in
- * `_socket`; without it (never, in practice) the sends simply go out one by one.
+ * instead of one syscall per frame (ws writes each frame on its own). ws has no public cork, so
+ * this reaches for its `_socket`; without it the sends simply go out one by one, which is only
+ * slower. Everything else (backlog, drain) goes through ws's public API.
  */
 export function corked<T>(ws: WebSocket, fn: () => T): T {
   const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
@@ -75,31 +77,4 @@ export function corked<T>(ws: WebSocket, fn: () => T): T {
   } finally {
     socket?.uncork();
   }
-}
-
-type Drainable = { on(e: 'drain', f: () => void): void; off(e: 'drain', f: () => void): void };
-
-/**
- * Calls `done` once the upstream has at most `below` bytes waiting to be written (at once if it
- * has already), or once it closed. Returns a cancel function.
- */
-export function whenWritable(ws: WebSocket, below: number, done: () => void): () => void {
-  const ready = () => ws.bufferedAmount <= below || ws.readyState !== ws.OPEN;
-  const socket = (ws as unknown as { _socket?: Drainable })._socket;
-  if (ready() || !socket) {
-    done();
-    return () => undefined;
-  }
-  const check = () => {
-    if (!ready()) return;
-    cancel();
-    done();
-  };
-  const cancel = () => {
-    socket.off('drain', check);
-    ws.off('close', check);
-  };
-  socket.on('drain', check);
-  ws.on('close', check);
-  return cancel;
 }

@@ -3,7 +3,7 @@
  */
 import express, { type Router } from 'express';
 import { PolysocketError } from '../shared/errors';
-import { param } from '../shared/http-app';
+import { param } from '../shared/params';
 import { requestOrigin } from '../shared/origin';
 import { callbackOf, sendOk } from '../shared/respond';
 import type { SocketCreator } from './create';

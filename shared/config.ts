@@ -50,6 +50,7 @@ export interface Config {
   idleTimeoutMs: number;
   upstreamConnectTimeoutMs: number;
   upstreamStallMs: number;
+  upstreamCloseTimeoutMs: number;
   maxBufferedBytes: number;
   maxMessageBytes: number;
   maxChunks: number;
@@ -88,6 +89,7 @@ const SETTINGS: readonly Setting[] = [
   { env: 'IDLE_TIMEOUT_MS', key: 'idleTimeoutMs', kind: 'int', def: '30000', min: 10, max: 3600000, roles: ['all', 'relay'], doc: 'a socket with no poll for this long is closed (upstream gets 1001)' },
   { env: 'UPSTREAM_CONNECT_TIMEOUT_MS', key: 'upstreamConnectTimeoutMs', kind: 'int', def: '8000', min: 50, max: 120000, roles: ['all', 'relay'], doc: 'handshake timeout of the upstream WebSocket' },
   { env: 'UPSTREAM_STALL_MS', key: 'upstreamStallMs', kind: 'int', def: '10000', min: 100, max: 600000, roles: ['all', 'relay'], doc: 'a send held this long because the upstream is not reading closes the socket (1008)' },
+  { env: 'UPSTREAM_CLOSE_TIMEOUT_MS', key: 'upstreamCloseTimeoutMs', kind: 'int', def: '2000', min: 10, max: 60000, roles: ['all', 'relay'], doc: 'how long an upstream gets to answer a close before its connection is cut' },
   { env: 'MAX_BUFFERED_BYTES', key: 'maxBufferedBytes', kind: 'int', def: '1048576', min: 1024, max: 1073741824, roles: ['all', 'relay'], doc: 'unacked bytes a socket may hold for its client (and queue upstream); past it the socket closes with 1009' },
   { env: 'MAX_MESSAGE_BYTES', key: 'maxMessageBytes', kind: 'int', def: '1048576', min: 16, max: 1073741824, roles: ['all', 'relay'], doc: 'largest message either way, in bytes' },
   { env: 'MAX_CHUNKS', key: 'maxChunks', kind: 'int', def: '1024', min: 1, max: 1000000, roles: ['all', 'relay'], doc: 'most chunks one continued send may have' },

@@ -5,6 +5,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { asPolysocketError, PolysocketError } from './errors';
 import { errorFields, redactUrl, type Logger } from './log';
+import { checkUrlLength } from './params';
 import { answerError } from './respond';
 
 export function createApp(maxUrlBytes: number): express.Express {
@@ -14,7 +15,8 @@ export function createApp(maxUrlBytes: number): express.Express {
   // Flat values only: `a[b]=1` must not turn into objects.
   app.set('query parser', 'simple');
   app.use((req, _res, next) => {
-    next(req.url.length > maxUrlBytes ? new PolysocketError('url_too_long', `request URLs are limited to ${maxUrlBytes} bytes`) : undefined);
+    checkUrlLength(req.url, maxUrlBytes);
+    next();
   });
   return app;
 }
@@ -27,22 +29,4 @@ export function finishApp(app: express.Express, log: Logger): void {
     if (e.code === 'internal') log.error('request_failed', { url: redactUrl(req.originalUrl), ...errorFields((e as { cause?: unknown }).cause) });
     answerError(res, req.query ?? {}, e);
   });
-}
-
-/** A single-valued string parameter, or undefined; repeated parameters are malformed. */
-export function param(source: Record<string, unknown>, name: string): string | undefined {
-  const v = source[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new PolysocketError('bad_parameter', `${name} must be given once`);
-  return v;
-}
-
-/** A whole number parameter within [min, max], or undefined when absent. */
-export function intParam(source: Record<string, unknown>, name: string, min: number, max: number, code: 'bad_parameter' | 'bad_ttl' | 'bad_ack' = 'bad_parameter'): number | undefined {
-  const v = param(source, name);
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d{1,15}$/.test(v)) throw new PolysocketError(code, `${name} must be a whole number`);
-  const n = Number(v);
-  if (n < min || n > max) throw new PolysocketError(code, `${name} must be between ${min} and ${max}`);
-  return n;
 }

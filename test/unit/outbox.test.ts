@@ -1,0 +1,68 @@
+/** docs/PROTOCOL.md §3.1 and §3.3 as the Outbox keeps them, without HTTP. */
+import { Outbox } from '../../relay/outbox';
+
+const parse = (json: string) => JSON.parse(json) as { seq: number; type: string; data?: string }[];
+
+describe('§3.1 sequence and acknowledgement', () => {
+  test('messages are numbered 1, 2, 3 in arrival order', () => {
+    const box = new Outbox(1024);
+    box.pushText('a');
+    box.pushBinary(Buffer.from([1]));
+    box.pushClose(1000, '');
+    expect(parse(box.takeAll()).map((m) => [m.seq, m.type])).toEqual([[1, 'text'], [2, 'binary'], [3, 'close']]);
+  });
+
+  test('an answer that was taken stays until acked: a repeated poll gets it again', () => {
+    const box = new Outbox(1024);
+    box.pushText('a');
+    box.takeAll();
+    expect(parse(box.takeAll()).map((m) => m.data)).toEqual(['a']);
+  });
+
+  test('ack drops every message up to and including its seq', () => {
+    const box = new Outbox(1024);
+    for (const d of ['a', 'b', 'c']) box.pushText(d);
+    box.ack(2);
+    expect(parse(box.takeAll()).map((m) => m.seq)).toEqual([3]);
+  });
+
+  test('takeAll marks what it carried as delivered (for clients without ack)', () => {
+    const box = new Outbox(1024);
+    box.pushText('a');
+    box.pushText('b');
+    box.takeAll();
+    expect(box.deliveredSeq).toBe(2);
+  });
+
+  test('answers are script-safe: < > & U+2028 are escaped', () => {
+    const box = new Outbox(1024);
+    box.pushText('</script>&\u2028');
+    expect(box.takeAll()).not.toMatch(/[<>&\u2028]/);
+  });
+});
+
+describe('§3.3 the buffer bound', () => {
+  test('a message past the bound is refused and nothing is queued', () => {
+    const box = new Outbox(64);
+    expect(box.pushText('x'.repeat(100))).toBe(false);
+    expect(box.size).toBe(0);
+  });
+
+  test('a forced message is taken past the bound', () => {
+    const box = new Outbox(64);
+    expect(box.pushText('x'.repeat(100), true)).toBe(true);
+  });
+
+  test('the close message is always taken', () => {
+    const box = new Outbox(64);
+    box.pushText('x'.repeat(20));
+    expect(box.pushClose(1009, 'client is not keeping up'.repeat(2))).toBe(2);
+  });
+
+  test('acked bytes come back', () => {
+    const box = new Outbox(1024);
+    box.pushText('abc');
+    box.ack(1);
+    expect(box.bufferedBytes).toBe(0);
+  });
+});
