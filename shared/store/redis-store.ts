@@ -18,6 +18,8 @@
  * so every key must sit in one hash slot: the prefix is a hash tag (`{ps:}`). Our keys are a
  * small control plane; the cluster gives failover, not sharding, for them.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { PolysocketError } from '../errors';
 import { newRequestId } from '../ids';
@@ -35,29 +37,14 @@ interface ReplyEnvelope {
   result: OpenResult;
 }
 
-const ACQUIRE_SLOT = `
-local n = redis.call('HLEN', KEYS[1])
-local max = tonumber(ARGV[3])
-if n >= max then
-  local all = redis.call('HGETALL', KEYS[1])
-  for i = 1, #all, 2 do
-    if redis.call('EXISTS', ARGV[4] .. all[i + 1]) == 0 then
-      redis.call('HDEL', KEYS[1], all[i])
-      n = n - 1
-    end
-  end
-  if n >= max then return 0 end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
-return 1
-`;
-
-const COUNT_HIT = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
-`;
+/** The Lua scripts (lua/*.lua, each with its KEYS/ARGV legend), read once when this module loads. */
+const LUA_DIR = [path.join(__dirname, 'lua'), path.join(__dirname, '..', '..', '..', 'shared', 'store', 'lua')].find((d) => existsSync(d));
+function lua(name: string): string {
+  if (!LUA_DIR) throw new PolysocketError('internal', `shared/store/lua is missing next to ${__dirname}`);
+  return readFileSync(path.join(LUA_DIR, name), 'utf8');
+}
+const ACQUIRE_SLOT = lua('acquire-slot.lua');
+const COUNT_HIT = lua('count-hit.lua');
 
 export interface RedisStoreOptions {
   /** `redis://host:port`; with `cluster`, a comma-separated list of seed nodes */

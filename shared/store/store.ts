@@ -34,35 +34,52 @@ export type OpenResult =
 
 export type OpenHandler = (req: OpenRequest) => Promise<OpenResult>;
 
+/**
+ * Every method rejects with `store_unavailable` when the store cannot be reached (Redis fails
+ * fast: no offline queue), so callers answer at once instead of waiting. Every key and channel
+ * expires or is pruned: nothing here grows with sockets that ended.
+ */
 export interface CoordinationStore {
-  /** Registers or refreshes a relay; it counts as dead `ttlMs` after the last call. */
+  /**
+   * Registers or refreshes a relay, atomically with its membership in the relay list; it counts
+   * as dead `ttlMs` after the last call (liveness is the key's expiry, not a message).
+   */
   announceRelay(info: RelayInfo, ttlMs: number): Promise<void>;
+  /** Takes a relay out of placement at once (drain, stop). Its slots are reclaimed lazily. */
   withdrawRelay(id: string): Promise<void>;
+  /** The relays whose registration has not expired, as last announced; may be up to one heartbeat stale. */
   liveRelays(): Promise<RelayInfo[]>;
 
-  /** Relay side: takes open requests addressed to `relayId` until the returned stop is called. */
+  /**
+   * Relay side: takes open requests addressed to `relayId` until the returned stop is called.
+   * Resolves once requests can arrive. Each request is handled once; its answer goes back to the
+   * router that asked, and is dropped if that router already gave up (the relay then holds an
+   * upstream nobody was told of, until its idle timeout closes it).
+   */
   serveOpens(relayId: string, handler: OpenHandler): Promise<() => Promise<void>>;
   /**
-   * Router side: asks `relayId` to open. Resolves with the relay's answer, `relay_unavailable` when
-   * nobody serves that relay, or `create_timeout` after `timeoutMs`. Rejects with
-   * `store_unavailable` when the store cannot be reached.
+   * Router side: asks `relayId` to open. Resolves with the relay's answer; with
+   * `relay_unavailable` at once when nobody serves that relay; with `create_timeout` after
+   * `timeoutMs`. Rejects with `store_unavailable` when the request cannot be sent.
    */
   requestOpen(relayId: string, req: OpenRequest, timeoutMs: number): Promise<OpenResult>;
 
   /**
-   * Takes one of `max` slots under `key` for `socketId` held by `relayId`. Slots held on relays
-   * whose registration expired are reclaimed first, so a crashed relay never leaks quota.
-   * `ttlMs` (when > 0) bounds how long the slot bookkeeping outlives its last use.
+   * Atomically takes one of `max` slots under `key` for `socketId` held by `relayId`. Slots held
+   * on relays whose registration expired are reclaimed first, so a crashed relay never leaks
+   * quota. `ttlMs` (when > 0) bounds how long the slot bookkeeping outlives its last use.
    */
   acquireSlot(key: string, socketId: string, relayId: string, max: number, ttlMs: number): Promise<boolean>;
+  /** Gives a slot back; releasing one that is not held is a no-op. */
   releaseSlot(key: string, socketId: string): Promise<void>;
-  /** Hits in the current fixed window of `windowMs`, this one included. */
+  /** Atomically counts a hit in the current fixed window of `windowMs`: the hits so far, this one included. */
   countHit(key: string, windowMs: number): Promise<number>;
-  /** True the first time `key` is claimed within `ttlMs`, false afterwards. */
+  /** Atomically: true the first time `key` is claimed within `ttlMs`, false afterwards, across all routers. */
   claimOnce(key: string, ttlMs: number): Promise<boolean>;
 
   /** Resolves when the store answers; rejects with store_unavailable otherwise. */
   ping(): Promise<void>;
 
+  /** Ends the connections; requests still waiting resolve with `store_unavailable`. */
   close(): Promise<void>;
 }
