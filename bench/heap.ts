@@ -5,7 +5,7 @@
  */
 import WebSocket from 'ws';
 import { httpRequest } from './clients/client';
-import { freePort } from './processes';
+import { freePort } from '../test/harness/processes';
 
 export interface Inspectable {
   /** node flags for the process */

@@ -16,8 +16,9 @@ import { connectEngineio } from './clients/engineio';
 import { connectPolysocket } from './clients/polysocket';
 import { connectSockjs } from './clients/sockjs';
 import { connectWs } from './clients/ws-direct';
+import { withTimeout } from '../shared/timeout';
 import { collectGarbage, inspectable } from './heap';
-import { children, polysocket, ROOT, rssKb, server, stop, type Proc } from './processes';
+import { children, polysocket, ROOT, rssKb, server, stop, type Proc } from '../test/harness/processes';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = {
@@ -41,10 +42,7 @@ function cpuMs(pid: number): number {
 /* ---------- measuring ---------- */
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-    p.then((v) => (clearTimeout(t), resolve(v)), (e) => (clearTimeout(t), reject(e)));
-  });
+  return withTimeout(p, ms, () => new Error(`${what}: no result within ${ms} ms`));
 }
 
 const TRIALS = 3;

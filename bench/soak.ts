@@ -9,7 +9,6 @@
  *
  * Bounded: every phase has a deadline and the whole run stops by itself.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -17,7 +16,9 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { mintToken } from '../router/token';
-import { children, freePort, polysocket, ROOT, rssKb, server, stop, type Proc } from './processes';
+import { children, polysocket, ROOT, rssKb, server, stop, type Proc } from '../test/harness/processes';
+import { ownRedis } from '../test/harness/redis';
+import { until } from '../test/harness/until';
 import { SoakSocket } from './soak-client';
 
 export interface SoakOptions {
@@ -68,35 +69,6 @@ export interface SoakReport {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(50);
-  }
-  return false;
-}
-
-/** A redis-server the soak can kill and restart on the same port. */
-async function ownRedis() {
-  const port = await freePort();
-  let child: ChildProcess | undefined;
-  const up = () => new Promise<boolean>((r) => {
-    const c = net.connect(port, '127.0.0.1', () => (c.destroy(), r(true))).on('error', () => r(false));
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-      children.push(child);
-      if (!(await until(up, 5000))) throw new Error('redis-server did not start');
-    },
-    kill() {
-      child?.kill('SIGKILL');
-    },
-  };
-}
 
 /**
  * A TCP proxy in front of relay 3 (one upstream connection per client connection, so keep-alive
@@ -165,7 +137,6 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
 
   const SECRET = randomBytes(16).toString('hex');
   const redis = await ownRedis();
-  await redis.start();
   const upstream = await server('soak', { PUSH_MS: String(o.pushMs) });
   const proxy = await lossyProxy();
   const base = {
@@ -227,7 +198,7 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
     tick++;
     for (let i = tick % ticks; i < slots.length; i += ticks) slots[i]?.sendNext();
   }, 100);
-  await until(() => opened >= o.sockets, Math.max(10_000, T * 0.08));
+  await until(() => opened >= o.sockets, Math.max(10_000, T * 0.08)).catch(() => undefined);
   fault(`load: ${opened} sockets open`);
 
   const at = (fraction: number) => sleep(Math.max(0, t0 + fraction * T - Date.now()));
@@ -269,7 +240,7 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
   fault(`${vanished.length} clients vanish without closing`);
 
   await at(0.35);
-  redis.kill();
+  await redis.kill();
   fault('Redis killed');
   await at(0.45);
   await redis.start();
@@ -311,7 +282,7 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
     let sessions = 0;
     for (const p of Object.values(relays)) sessions += await metric(p.port, 'polysocket_sessions');
     return sessions <= live.length;
-  }, o.idleTimeoutMs + 5000);
+  }, o.idleTimeoutMs + 5000).then(() => true, () => false);
 
   clearInterval(sampler);
   const all = [...retired, ...slots.filter((s): s is SoakSocket => !!s)].filter((s) => s.socket && !vanished.includes(s));
@@ -359,7 +330,7 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
   agent.destroy();
   proxy.close();
   for (const p of [...Object.values(relays), ...routers, upstream]) stop(p);
-  redis.kill();
+  await redis.kill();
   return report;
 }
 

@@ -66,9 +66,9 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
   const port = await listen(server, config);
   // The demo echo lives on this very server (loopback), so the relay must be allowed to reach it.
   const c = withListenPort({ ...config, tokenSecret: secret, allowTargets: config.allowTargets.length ? config.allowTargets : ['localhost'] }, port);
-  const relay = new Relay({ config: c, store, log, policy: new TargetPolicy(c.allowTargets), metrics });
+  const relay = new Relay(c, { store, log, policy: new TargetPolicy(c.allowTargets), metrics });
   metrics.watchRelay(() => relay.snapshot());
-  const creator = new SocketCreator(c, store, log, c.auth === 'token' ? new TokenVerifier(c) : undefined, metrics);
+  const creator = new SocketCreator(c, { store, log, verifier: c.auth === 'token' ? new TokenVerifier(c) : undefined, metrics });
   const origin = `http://localhost:${port}`;
   const demoToken = mintToken(secret, { targets: [`ws://localhost:${port}/echo`], origins: [origin, `http://127.0.0.1:${port}`], ttlSeconds: 7 * 24 * 3600, audience: c.tokenAudience, issuer: c.tokenIssuer });
 
@@ -93,7 +93,7 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
 export async function startRouter(config: Config, log: Logger, store?: CoordinationStore): Promise<Running> {
   const metrics = new Metrics('router');
   const s = store ?? (await connectStore(config, log, metrics));
-  const creator = new SocketCreator(config, s, log, config.auth === 'token' ? new TokenVerifier(config) : undefined, metrics);
+  const creator = new SocketCreator(config, { store: s, log, verifier: config.auth === 'token' ? new TokenVerifier(config) : undefined, metrics });
   const app = createApp(config.maxUrlBytes);
   app.use(opsRoutes({ store: s }, metrics));
   app.use(clientScriptRoutes());
@@ -112,7 +112,7 @@ export async function startRelay(config: Config, log: Logger, store?: Coordinati
   const server = http.createServer();
   const port = await listen(server, config);
   const c = withListenPort(config, port);
-  const relay = new Relay({ config: c, store: s, log, policy: new TargetPolicy(c.allowTargets), metrics });
+  const relay = new Relay(c, { store: s, log, policy: new TargetPolicy(c.allowTargets), metrics });
   metrics.watchRelay(() => relay.snapshot());
   const app = createApp(c.maxUrlBytes);
   app.use(opsRoutes({ store: s, relay }, metrics));

@@ -14,8 +14,14 @@ import { Session, type PollWaiter, type SendReply, type SessionHooks, type Sessi
 import type { TargetPolicy } from './target-policy';
 import { connectUpstream } from './upstream';
 
-export interface RelayOptions {
-  config: Config;
+export type RelayConfig = Pick<
+  Config,
+  | 'relayId' | 'publicHost' | 'publicScheme' | 'subdomains' | 'maxSockets' | 'heartbeatMs' | 'relayTtlMs' | 'drainTimeoutMs' | 'port'
+  | 'maxBufferedBytes' | 'maxMessageBytes' | 'maxChunks' | 'pollMaxTtlMs' | 'idleTimeoutMs' | 'upstreamStallMs' | 'upstreamCloseTimeoutMs'
+  | 'upstreamConnectTimeoutMs'
+>;
+
+export interface RelayDeps {
   store: CoordinationStore;
   log: Logger;
   /** Which addresses upstreams may be opened to. */
@@ -39,8 +45,11 @@ export class Relay {
   private announcedAt = 0;
   readonly stats = newTrafficStats();
 
-  constructor(private readonly o: RelayOptions) {
-    const c = o.config;
+  private readonly o: RelayDeps & { config: RelayConfig };
+
+  constructor(config: RelayConfig, deps: RelayDeps) {
+    this.o = { ...deps, config };
+    const c = config;
     this.id = c.relayId;
     this.limits = {
       maxBufferedBytes: c.maxBufferedBytes,

@@ -37,17 +37,32 @@ export interface Created {
 const PLACEMENT_ATTEMPTS = 3;
 const RATE_WINDOW_MS = 60_000;
 
+export type CreatorConfig = Pick<Config, 'maxPendingCreates' | 'createsPerMinutePerIp' | 'createsPerMinutePerToken' | 'createTimeoutMs'>;
+
+export interface CreatorDeps {
+  store: CoordinationStore;
+  log: Logger;
+  /** undefined when AUTH=none */
+  verifier: TokenVerifier | undefined;
+  metrics?: Metrics;
+}
+
 export class SocketCreator {
   private pending = 0;
+  private readonly store: CoordinationStore;
+  private readonly log: Logger;
+  private readonly verifier: TokenVerifier | undefined;
+  private readonly metrics: Metrics | undefined;
 
   constructor(
-    private readonly c: Config,
-    private readonly store: CoordinationStore,
-    private readonly log: Logger,
-    /** undefined when AUTH=none */
-    private readonly verifier: TokenVerifier | undefined,
-    private readonly metrics?: Metrics,
-  ) {}
+    private readonly c: CreatorConfig,
+    deps: CreatorDeps,
+  ) {
+    this.store = deps.store;
+    this.log = deps.log;
+    this.verifier = deps.verifier;
+    this.metrics = deps.metrics;
+  }
 
   async create(input: CreateInput): Promise<Created> {
     if (this.pending >= this.c.maxPendingCreates) throw new PolysocketError('too_many_pending');

@@ -6,6 +6,7 @@
  *   path   omitted or `/` for any path, else a prefix ending at a `/` boundary
  * No regular expression from a token is ever evaluated.
  */
+import { defaultPort, HOST_PATTERN, portOf } from '../shared/urls';
 export interface TargetRule {
   scheme: 'ws:' | 'wss:';
   host: string;
@@ -14,7 +15,7 @@ export interface TargetRule {
   pathPrefix: string;
 }
 
-const PATTERN = /^(wss?):\/\/(\*\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::(\d{1,5}|\*))?(\/[^?#\s]*)?$/i;
+const PATTERN = new RegExp(String.raw`^(wss?)://(\*\.)?(${HOST_PATTERN})(?::(\d{1,5}|\*))?(/[^?#\s]*)?$`, 'i');
 
 export function parseTargetRule(pattern: string): TargetRule {
   const m = PATTERN.exec(pattern);
@@ -24,7 +25,7 @@ export function parseTargetRule(pattern: string): TargetRule {
     scheme,
     host: m[3].toLowerCase(),
     anySubdomain: m[2] !== undefined,
-    port: m[4] ?? (scheme === 'wss:' ? '443' : '80'),
+    port: m[4] ?? defaultPort(scheme),
     pathPrefix: m[5] && m[5] !== '/' ? m[5] : '',
   };
 }
@@ -37,8 +38,7 @@ function matches(r: TargetRule, t: URL): boolean {
   if (t.protocol !== r.scheme) return false;
   const host = t.hostname.toLowerCase();
   if (r.anySubdomain ? !host.endsWith(`.${r.host}`) : host !== r.host) return false;
-  const port = t.port || (t.protocol === 'wss:' ? '443' : '80');
-  if (r.port !== '*' && r.port !== port) return false;
+  if (r.port !== '*' && r.port !== portOf(t)) return false;
   if (!r.pathPrefix) return true;
   const prefix = r.pathPrefix.endsWith('/') ? r.pathPrefix : `${r.pathPrefix}/`;
   return t.pathname === r.pathPrefix || t.pathname.startsWith(prefix);

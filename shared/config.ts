@@ -3,6 +3,7 @@
  * The table below is the single source for parsing, defaults, `--help` and the README.
  */
 import { randomBytes } from 'node:crypto';
+import { HOST_PATTERN } from './urls';
 
 type Kind = 'int' | 'string' | 'bool' | 'list' | 'enum';
 
@@ -152,7 +153,7 @@ export function loadConfig(env: Record<string, string | undefined>, role: Role =
   const c = out as unknown as Config;
   if (c.relayId === undefined) c.relayId = `relay-${randomBytes(4).toString('hex')}`;
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(c.relayId)) problems.push('RELAY_ID may hold only letters, digits, _ . - (at most 64)');
-  if (c.publicHost && !/^[a-z0-9.-]+(:\d{1,5})?$/i.test(c.publicHost)) problems.push(`PUBLIC_HOST=${JSON.stringify(c.publicHost)} must be host or host:port`);
+  if (c.publicHost && !new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i').test(c.publicHost)) problems.push(`PUBLIC_HOST=${JSON.stringify(c.publicHost)} must be host or host:port`);
   if (role !== 'all' && !c.redisUrl) problems.push(`REDIS_URL is required for the ${role} role (the all-in-one 'start' needs none)`);
   if (c.relayTtlMs !== undefined && c.heartbeatMs !== undefined && c.relayTtlMs <= c.heartbeatMs) {
     problems.push(`RELAY_TTL_MS (${c.relayTtlMs}) must be greater than HEARTBEAT_MS (${c.heartbeatMs})`);

@@ -9,6 +9,7 @@ import { PolysocketError } from './errors';
 import type { Metrics } from './metrics';
 import { sendError, sendOk } from './respond';
 import type { CoordinationStore } from './store/store';
+import { withTimeout } from './timeout';
 
 const PING_TIMEOUT_MS = 1000;
 
@@ -43,10 +44,8 @@ export function opsRoutes(r: Readiness, metrics: Metrics): Router {
 
 async function readinessProblems(r: Readiness): Promise<string[]> {
   const reasons: string[] = [];
-  const ping = r.store.ping();
-  const timeout = new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('timed out')), PING_TIMEOUT_MS).unref());
   try {
-    await Promise.race([ping, timeout]);
+    await withTimeout(r.store.ping(), PING_TIMEOUT_MS, () => new PolysocketError('store_unavailable', 'ping timed out'));
   } catch {
     reasons.push('store unreachable');
   }

@@ -45,6 +45,12 @@ export declare class PolySocket extends EventTarget implements WebSocket {
   binaryType: BinaryType;
   /** 'polling' for the tunnel */
   readonly transport: 'polling';
+  /**
+   * Why the socket failed, once it has: an error code of the service (`token_invalid`,
+   * `target_not_allowed`, `no_relay`, ...; see docs/CLIENT.md) or `connection_lost`. null until then.
+   * The `error` event carries the same in `message`.
+   */
+  readonly errorCode: string | null;
   onopen: ((this: WebSocket, ev: Event) => any) | null;
   onmessage: ((this: WebSocket, ev: MessageEvent) => any) | null;
   onerror: ((this: WebSocket, ev: Event) => any) | null;

@@ -334,6 +334,8 @@
     this.bufferedAmount = 0;
     this.binaryType = hasBlob ? 'blob' : 'arraybuffer';
     this.transport = 'polling';
+    /** why the socket failed (a /create, poll or send error code, or connection_lost); null while it has not */
+    this.errorCode = null;
     this.onopen = this.onmessage = this.onerror = this.onclose = null;
     this._l = {};
     this._protocols = list;
@@ -426,7 +428,7 @@
       self._flush();
     };
     reader.onerror = function () {
-      self._gone(1006, 'could not read the Blob to send');
+      self._gone(1006, 'could not read the Blob to send', 'blob_unreadable');
     };
     reader.readAsArrayBuffer(blob);
   };
@@ -471,8 +473,7 @@
     jsonp(url, cfg.createTimeout, function (err, r) {
       if (self.readyState === CLOSED) return;
       if (err || !r || !r.ok) {
-        self._error = r && r.error ? r.error : 'create_failed';
-        return self._gone(1006, '');
+        return self._gone(1006, '', r && r.error ? r.error : 'create_failed');
       }
       self._base = r.url;
       self._sid = r.socket;
@@ -481,7 +482,7 @@
       if (self.readyState === CLOSING) {
         // close() was called while connecting: release the relay's socket, fail this one.
         self._request([{ t: 'c', d: '', n: 1 }], noop);
-        return self._gone(1006, '');
+        return self._gone(1006, '', 'closed_before_open');
       }
       self.readyState = OPEN;
       fire(self, 'open', {});
@@ -506,8 +507,7 @@
       if (self.readyState === CLOSED) return;
       if (err) return self._retry('_poll', failures);
       if (!r.ok) {
-        self._error = r.error;
-        return self._gone(1006, '');
+        return self._gone(1006, '', r.error);
       }
       self._since = 0;
       var msgs = r.messages;
@@ -559,8 +559,7 @@
         self.bufferedAmount -= self._queue.shift().whole;
       }
       if (!r.ok) {
-        self._error = r.error;
-        return self._gone(r.error === 'message_too_large' || r.error === 'too_many_chunks' ? 1009 : 1006, '');
+        return self._gone(r.error === 'message_too_large' || r.error === 'too_many_chunks' ? 1009 : 1006, '', r.error);
       }
       self._flush();
     });
@@ -647,7 +646,7 @@
     var self = this;
     var now = new Date().getTime();
     if (!self._since) self._since = now;
-    if (now - self._since > cfg.giveUp) return self._gone(1006, '');
+    if (now - self._since > cfg.giveUp) return self._gone(1006, '', 'connection_lost');
     var delay = Math.min(5000, 100 * Math.pow(2, failures || 0));
     clearT(self._timers[what]);
     self._timers[what] = later(function () {
@@ -663,10 +662,14 @@
   };
 
   /** The socket is gone without a clean close (1006), or refused a message (1009). */
-  proto._gone = function (code, reason) {
+  /** Fails the socket: `error` names why (docs/CLIENT.md lists the codes), as a page can read it. */
+  proto._gone = function (code, reason, error) {
     if (this.readyState === CLOSED) return;
     this._finish();
-    fire(this, 'error', {});
+    this.errorCode = error || 'connection_lost';
+    var message = 'polysocket: ' + this.errorCode + ' (' + this.url + ')';
+    if (window.console && window.console.warn) window.console.warn(message);
+    fire(this, 'error', { message: message, code: this.errorCode });
     fire(this, 'close', { code: code, reason: reason, wasClean: false });
   };
 

@@ -23,6 +23,7 @@ import path from 'node:path';
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { PolysocketError } from '../errors';
 import { newRequestId } from '../ids';
+import { withTimeout } from '../timeout';
 import type { Logger } from '../log';
 import type { CoordinationStore, OpenHandler, OpenRequest, OpenResult, RelayInfo } from './store';
 
@@ -133,7 +134,7 @@ export class RedisStore implements CoordinationStore {
     cmd.defineCommand('psCountHit', { numberOfKeys: 1, lua: COUNT_HIT });
     const timeout = opts.connectTimeoutMs ?? 5000;
     try {
-      await withTimeout(Promise.all([cmd.connect(), sub.connect()]), timeout);
+      await withTimeout(Promise.all([cmd.connect(), sub.connect()]), timeout, () => new Error('timed out'));
       connected = true;
     } catch (err) {
       cmd.disconnect();
@@ -286,11 +287,4 @@ export function clusterPrefix(prefix: string): string {
 
 function safeUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timed out')), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
-  });
 }

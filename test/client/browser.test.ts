@@ -10,6 +10,7 @@ import { launchChromium, startPageServer, type PageServer } from '../helpers/bro
 import { startLossyProxy, type LossyProxy } from '../helpers/lossy-proxy';
 import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
+import { until } from '../harness/until';
 
 const SECRET = 'browser-test-secret';
 let browser: Browser;
@@ -184,6 +185,22 @@ describe('polyfill mode (window.WebSocket deleted before the script loads)', () 
       return new Promise((r) => (ws.onclose = (e: any) => r({ code: e.code, wasClean: e.wasClean, events })));
     });
     expect(closed).toEqual({ code: 1006, wasClean: false, events: ['error'] });
+  });
+
+  test("a refused create names the router's error code: errorCode, the error event's message, one console warning", async () => {
+    const warnings: string[] = [];
+    page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+    const seen = await page.evaluate(async () => {
+      const ws = new (window as any).WebSocket('ws://forbidden.example.com/');
+      const before = ws.errorCode;
+      let message = '';
+      ws.onerror = (e: any) => (message = e.message);
+      await new Promise((r) => (ws.onclose = r));
+      return { before, errorCode: ws.errorCode, message };
+    });
+    expect(seen).toEqual({ before: null, errorCode: 'target_not_allowed', message: 'polysocket: target_not_allowed (ws://forbidden.example.com/)' });
+    await until(() => warnings.length > 0, 10_000, 'the console warning');
+    expect(warnings).toEqual(['polysocket: target_not_allowed (ws://forbidden.example.com/)']);
   });
 });
 

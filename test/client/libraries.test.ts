@@ -19,7 +19,9 @@ import { Server as SocketIoServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
 import { mintToken } from '../../router/token';
 import { launchChromium, startPageServer, type PageServer } from '../helpers/browser';
-import { freePort } from '../helpers/redis-server';
+import { freePort } from '../harness/processes';
+import { reachable } from '../harness/redis';
+import { until } from '../harness/until';
 import { allInOne } from '../helpers/services';
 import { startStompBroker, type StompBroker } from '../helpers/stomp-broker';
 
@@ -79,15 +81,7 @@ describe('mqtt.js against Mosquitto', () => {
     // Mosquitto 2.0.11 needs a plain listener too, and socket_domain to bind websockets to IPv4 loopback.
     writeFileSync(conf, `listener ${plain} 127.0.0.1\nlistener ${ws} 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\nallow_anonymous true\npersistence false\n`);
     mosquitto = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const ok = await new Promise<boolean>((r) => {
-        const c = net.connect(ws, '127.0.0.1', () => (c.destroy(), r(true))).on('error', () => r(false));
-      });
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error('mosquitto did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(() => reachable(ws), 10_000, 'mosquitto listening');
   });
   afterAll(() => {
     mosquitto?.kill();

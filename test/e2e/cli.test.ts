@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import jwt from 'jsonwebtoken';
-import { CLI } from '../helpers/processes';
+import { CLI } from '../harness/processes';
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

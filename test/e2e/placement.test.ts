@@ -1,9 +1,9 @@
 /**
  * Placement: least-loaded live relay, evenly spread; a dead relay gets nothing.
  */
-import { spawnRole } from '../helpers/processes';
+import { spawnRole } from '../harness/processes';
 import { REDIS_URL, split, uniquePrefix } from '../helpers/services';
-import { until } from '../helpers/until';
+import { until } from '../harness/until';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { create } from '../helpers/wire';
 

@@ -5,8 +5,9 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, reachable } from './redis-server';
-import { until } from './until';
+import { freePort } from '../harness/processes';
+import { reachable } from '../harness/redis';
+import { until } from '../harness/until';
 
 export interface OwnCluster {
   /** seed nodes, as REDIS_URL takes them with REDIS_CLUSTER=true */

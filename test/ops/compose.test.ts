@@ -14,9 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { mintToken } from '../../router/token';
-import { spawnCommand, type RoleProcess } from '../helpers/processes';
-import { freePort, reachable } from '../helpers/redis-server';
-import { until } from '../helpers/until';
+import { spawnCommand, type RoleProcess } from '../harness/processes';
+import { freePort } from '../harness/processes';
+import { reachable } from '../harness/redis';
+import { until } from '../harness/until';
 import { startUpstream } from '../helpers/upstream';
 import { collect, create, request, sendGet } from '../helpers/wire';
 

@@ -2,9 +2,9 @@
  * SIGTERM drains a relay: no new sockets, clients get close 1001, upstreams are closed, the
  * registration is removed at once (not by expiry), and the process exits 0 in bounded time.
  */
-import { spawnRole } from '../helpers/processes';
+import { spawnRole } from '../harness/processes';
 import { REDIS_URL, split, uniquePrefix } from '../helpers/services';
-import { until } from '../helpers/until';
+import { until } from '../harness/until';
 import { startUpstream } from '../helpers/upstream';
 import { collect, create, poll } from '../helpers/wire';
 

@@ -4,8 +4,8 @@
  * re-register by themselves and creates succeed again, with no restart.
  */
 import { split } from '../helpers/services';
-import { ownRedis } from '../helpers/redis-server';
-import { until } from '../helpers/until';
+import { ownRedis } from '../harness/redis';
+import { until } from '../harness/until';
 import { startUpstream } from '../helpers/upstream';
 import { collect, create, request, sendGet } from '../helpers/wire';
 

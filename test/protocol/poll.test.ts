@@ -3,7 +3,7 @@
  */
 import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
-import { until } from '../helpers/until';
+import { until } from '../harness/until';
 import { collect, create, poll, sendGet, type Opened } from '../helpers/wire';
 
 let up: Upstream;

@@ -3,9 +3,9 @@
  * heartbeat expires, the slots are reclaimed.
  */
 import { mintToken } from '../../router/token';
-import { spawnRole } from '../helpers/processes';
+import { spawnRole } from '../harness/processes';
 import { REDIS_URL, split, uniquePrefix } from '../helpers/services';
-import { until } from '../helpers/until';
+import { until } from '../harness/until';
 import { startUpstream } from '../helpers/upstream';
 import { create } from '../helpers/wire';
 

@@ -5,7 +5,7 @@
  */
 import { ERRORS, isErrorCode } from '../../shared/errors';
 import { mintToken } from '../../router/token';
-import { spawnRole, type RoleProcess } from '../helpers/processes';
+import { spawnRole, type RoleProcess } from '../harness/processes';
 import { REDIS_URL, uniquePrefix } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { collect, create, request, sendGet, type Answer, type Opened } from '../helpers/wire';

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { mintToken } from '../../router/token';
 import { allInOne, split } from '../helpers/services';
-import { until } from '../helpers/until';
+import { until } from '../harness/until';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { create, sendGet } from '../helpers/wire';
 

@@ -4,7 +4,7 @@
 import { mintToken } from '../../router/token';
 import { createLogger } from '../../shared/log';
 import { allInOne } from '../helpers/services';
-import { until } from '../helpers/until';
+import { until } from '../harness/until';
 import { startUpstream } from '../helpers/upstream';
 import { collect, create, request, sendGet } from '../helpers/wire';
 

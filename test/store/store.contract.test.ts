@@ -6,7 +6,7 @@ import { RedisStore } from '../../shared/store/redis-store';
 import type { CoordinationStore, OpenRequest, RelayInfo } from '../../shared/store/store';
 import { ownCluster, type OwnCluster } from '../helpers/redis-cluster';
 import { REDIS_URL, uniquePrefix } from '../helpers/services';
-import { until } from '../helpers/until';
+import { until } from '../harness/until';
 
 let cluster: Promise<OwnCluster> | undefined;
 afterAll(async () => (await cluster)?.stop());

@@ -1,11 +1,11 @@
 /**
- * A redis-server of the test's own on a free port, for tests that kill and restart Redis.
+ * A redis-server of the caller's own on a free port, for tests and the soak that kill and
+ * restart Redis; and `reachable`, whether something listens on a loopback port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { freePort } from '../../bench/processes';
-
-export { freePort };
+import { children, freePort } from './processes';
+import { until } from './until';
 
 export async function reachable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -32,11 +32,8 @@ export async function ownRedis(): Promise<OwnRedis> {
     url: `redis://127.0.0.1:${port}`,
     async start() {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-      const deadline = Date.now() + 5000;
-      while (!(await reachable(port))) {
-        if (Date.now() > deadline) throw new Error('redis-server did not start');
-        await new Promise((res) => setTimeout(res, 20));
-      }
+      children.push(child);
+      await until(() => reachable(port), 10_000, `redis-server on ${port}`);
     },
     async kill() {
       if (!child || child.exitCode !== null) return;

@@ -1,16 +1,18 @@
 /**
- * Child processes for the benchmark and the soak: polysocket roles (the built CLI) and the
- * bench servers, each resolved once it says it listens.
+ * Child processes for the tests, the benchmark and the soak: polysocket roles (the built CLI, as
+ * operators run it) and the bench servers, each resolved once it says it listens.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-/** The project root, from dist/bench (compiled) or bench/ (the tests run the TypeScript). */
-export const ROOT = [path.resolve(__dirname, '..'), path.resolve(__dirname, '..', '..')].find((d) => existsSync(path.join(d, 'package.json')))!;
-const CLI = path.join(ROOT, 'dist', 'bin', 'polysocket.js');
-const SERVERS = path.join(ROOT, 'dist', 'bench', 'servers.js');
+/** The project root, from build/test/harness (compiled for the bench) or test/harness (the tests run the TypeScript). */
+export const ROOT = [path.resolve(__dirname, '..', '..'), path.resolve(__dirname, '..', '..', '..')].find((d) => existsSync(path.join(d, 'package.json')))!;
+/** the product, as a user runs it */
+export const CLI = path.join(ROOT, 'dist', 'bin', 'polysocket.js');
+/** the bench's own servers (npm run build:tools) */
+const SERVERS = path.join(ROOT, 'build', 'bench', 'servers.js');
 
 export interface Proc {
   child: ChildProcess;
@@ -64,8 +66,6 @@ export function start(argv: string[], env: Record<string, string>, ready: (line:
 /** `nodeArgs`: flags for node itself (e.g. --inspect), before the script. */
 export const server = (kind: string, env: Record<string, string> = {}, nodeArgs: string[] = []) => start([...nodeArgs, SERVERS, kind], env, (l) => l.port);
 
-export const CLI_PATH = CLI;
-
 /** A loopback port nothing listens on right now (for a child that must be told its port). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -103,4 +103,33 @@ export function rssKb(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+export interface RoleProcess {
+  child: ChildProcess;
+  port: number;
+  /** every JSON log line so far */
+  logs: Record<string, unknown>[];
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function spawnRole(role: 'relay' | 'router' | 'start', env: Record<string, string>, timeoutMs = 10_000): Promise<RoleProcess> {
+  return spawnCommand([process.execPath, CLI, role], { PORT: '0', LOG_LEVEL: 'info', ...env }, timeoutMs);
+}
+
+/** Runs `node ...argv` (a polysocket command line, argv[0] being node) from the project root. */
+export async function spawnCommand(argv: string[], env: Record<string, string>, timeoutMs = 10_000): Promise<RoleProcess> {
+  const logs: Record<string, unknown>[] = [];
+  const p = await start(argv.slice(1), env, startedPort(argv[argv.length - 1]), (line) => logs.push(line), timeoutMs);
+  return {
+    child: p.child,
+    port: p.port,
+    logs,
+    exited: p.exited,
+    kill: (signal = 'SIGKILL') => {
+      p.child.kill(signal);
+      return p.exited;
+    },
+  };
 }
