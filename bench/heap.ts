@@ -20,7 +20,9 @@ export async function inspectable(): Promise<Inspectable> {
 }
 
 export async function collectGarbage(port: number, timeoutMs = 30_000): Promise<void> {
-  const targets = JSON.parse((await httpRequest(`http://127.0.0.1:${port}/json/list`, { timeoutMs })).text) as { webSocketDebuggerUrl: string }[];
+  const targets = JSON.parse((await httpRequest(`http://127.0.0.1:${port}/json/list`, { timeoutMs })).text) as {
+    webSocketDebuggerUrl: string;
+  }[];
   const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
   try {
     await new Promise<void>((resolve, reject) => {

@@ -38,7 +38,6 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
-
 /* ---------- measuring ---------- */
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -66,10 +65,12 @@ async function idleOn(row: Row, kind: string, connect: (port: number) => Promise
   const inspect = await inspectable();
   const p = await server(kind, {}, inspect.args);
   try {
-    (await idle(row, { pid: p.pid, inspectPort: inspect.port }, async () => {
-      const c = await connect(p.port);
-      return () => void c.close();
-    })).forEach((stopOne) => stopOne());
+    (
+      await idle(row, { pid: p.pid, inspectPort: inspect.port }, async () => {
+        const c = await connect(p.port);
+        return () => void c.close();
+      })
+    ).forEach((stopOne) => stopOne());
   } finally {
     stop(p);
   }
@@ -116,7 +117,7 @@ async function burst(client: BenchClient, serverPids: number[]): Promise<{ rate:
   await within(got, 120_000, 'burst');
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = serverPids.reduce((s, pid) => s + cpuMs(pid), 0) - cpu0;
-  return { rate: N.burst / secs, cpuPer1k: cpu / (N.burst * 2 / 1000) };
+  return { rate: N.burst / secs, cpuPer1k: cpu / ((N.burst * 2) / 1000) };
 }
 
 async function push(client: BenchClient): Promise<number> {
@@ -238,9 +239,11 @@ async function creates(row: Row, routerBase: string, target: string): Promise<vo
   let next = 0;
   const t0 = process.hrtime.bigint();
   await within(
-    Promise.all(Array.from({ length: 32 }, async () => {
-      while (next++ < N.createsParallel) await once();
-    })),
+    Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next++ < N.createsParallel) await once();
+      }),
+    ),
     120_000,
     'creates',
   );
@@ -275,9 +278,15 @@ async function idle(row: Row, server: Measured, open: (i: number) => Promise<() 
   let previous = { count: 0, rss: base };
   for (const count of N.idle) {
     let next = stops.length;
-    await within(Promise.all(Array.from({ length: 50 }, async () => {
-      while (next < count) stops.push(await open(next++));
-    })), 180_000, 'opening idle sockets');
+    await within(
+      Promise.all(
+        Array.from({ length: 50 }, async () => {
+          while (next < count) stops.push(await open(next++));
+        }),
+      ),
+      180_000,
+      'opening idle sockets',
+    );
     const rss = await settle(server);
     row.idleKbPerSocket[String(count)] = (rss - base) / count;
     if (previous.count) row.idleKbPerSocket[`${previous.count}→${count}`] = (rss - previous.rss) / (count - previous.count);
@@ -338,12 +347,14 @@ async function main(): Promise<void> {
   const redis = (storePrefix: string) => ({ REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', STORE_PREFIX: storePrefix });
 
   const subjects: Subject[] = [];
-  process.stderr.write('starting every row\'s servers...\n');
+  process.stderr.write("starting every row's servers...\n");
   {
     const up = await server('upstream');
     const r = row('ws-direct');
     subjects.push({
-      row: r, procs: [up], serverPids: [up.pid],
+      row: r,
+      procs: [up],
+      serverPids: [up.pid],
       connect: () => connectWs(`ws://127.0.0.1:${up.port}`),
       idle: () => idleOn(r, 'upstream', (port) => connectWs(`ws://127.0.0.1:${port}`)),
     });
@@ -368,22 +379,32 @@ async function main(): Promise<void> {
     }
     const r = row(`polysocket (${mode})`);
     subjects.push({
-      row: r, procs, serverPids: [relayPid],
+      row: r,
+      procs,
+      serverPids: [relayPid],
       connect: () => connectPolysocket(routerBase, target),
       more: () => creates(r, routerBase, target),
-      idle: mode === 'all-in-one' ? undefined : async () => {
-        // a relay and router of their own (own key prefix: the router must place on this relay only)
-        const inspect = await inspectable();
-        const idleUp = await server('upstream');
-        const fresh = redis(`${prefix}idle:`);
-        const relay = await polysocket('relay', fresh, undefined, inspect.args);
-        const router = await polysocket('router', fresh);
-        try {
-          await polysocketIdle(r, `http://localhost:${router.port}`, { pid: relay.pid, inspectPort: inspect.port }, `ws://127.0.0.1:${idleUp.port}/`);
-        } finally {
-          [idleUp, relay, router].forEach(stop);
-        }
-      },
+      idle:
+        mode === 'all-in-one'
+          ? undefined
+          : async () => {
+              // a relay and router of their own (own key prefix: the router must place on this relay only)
+              const inspect = await inspectable();
+              const idleUp = await server('upstream');
+              const fresh = redis(`${prefix}idle:`);
+              const relay = await polysocket('relay', fresh, undefined, inspect.args);
+              const router = await polysocket('router', fresh);
+              try {
+                await polysocketIdle(
+                  r,
+                  `http://localhost:${router.port}`,
+                  { pid: relay.pid, inspectPort: inspect.port },
+                  `ws://127.0.0.1:${idleUp.port}/`,
+                );
+              } finally {
+                [idleUp, relay, router].forEach(stop);
+              }
+            },
     });
   }
   {
@@ -391,7 +412,9 @@ async function main(): Promise<void> {
     const up = await server('upstream');
     const bare = await server('bare-relay');
     subjects.push({
-      row: row('bare relay (floor)'), procs: [up, bare], serverPids: [bare.pid],
+      row: row('bare relay (floor)'),
+      procs: [up, bare],
+      serverPids: [bare.pid],
       connect: () => connectPolysocket(`http://127.0.0.1:${bare.port}`, `ws://127.0.0.1:${up.port}/`),
     });
   }
@@ -402,7 +425,9 @@ async function main(): Promise<void> {
     const p = await server(kind);
     const r = row(name);
     subjects.push({
-      row: r, procs: [p], serverPids: [p.pid],
+      row: r,
+      procs: [p],
+      serverPids: [p.pid],
       connect: () => connect(`http://127.0.0.1:${p.port}`),
       idle: () => idleOn(r, kind, (port) => connect(`http://127.0.0.1:${port}`)),
     });
@@ -426,24 +451,64 @@ function fmt(v: number | undefined, digits = 2): string {
   return v === undefined ? '—' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
 }
 
+const tableRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+
 function report(rows: Row[]): void {
   const cpu = os.cpus();
-  const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
+  const memory = `${Math.round(os.totalmem() / 2 ** 30)} GiB`;
+  const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${memory}, Node ${process.version}, ${os.type()} ${os.release()}`;
   const idleKeys = [...N.idle.map(String), `${N.idle[0]}→${N.idle[1]}`];
   const lines = [
     `polysocket benchmark — ${new Date().toISOString()}${QUICK ? ' (QUICK)' : ''}`,
     `machine: ${machine}`,
     '',
-    `| row | echo p50 ms | echo p99 ms | server CPU µs / echo | burst msg/s (${N.burst}) | push msg/s (${N.push}) | server CPU ms / 1k msgs | ${idleKeys.map((k) => (k.includes('→') ? `idle KB/socket marginal ${k}` : `idle KB/socket @${k}`)).join(' | ')} |`,
+    tableRow([
+      'row',
+      'echo p50 ms',
+      'echo p99 ms',
+      'server CPU µs / echo',
+      `burst msg/s (${N.burst})`,
+      `push msg/s (${N.push})`,
+      'server CPU ms / 1k msgs',
+      ...idleKeys.map((k) => (k.includes('→') ? `idle KB/socket marginal ${k}` : `idle KB/socket @${k}`)),
+    ]),
     `|---|---|---|---|---|---|---|${idleKeys.map(() => '---').join('|')}|`,
     ...rows.map((r) =>
-      `| ${r.name} | ${fmt(r.echoP50Ms, 3)} | ${fmt(r.echoP99Ms, 3)} | ${fmt(r.echoCpuUs, 0)} | ${fmt(r.burstPerSec)} | ${fmt(r.pushPerSec)} | ${fmt(r.cpuMsPer1kMessages)} | ${idleKeys.map((k) => fmt(r.idleKbPerSocket?.[k], 1)).join(' | ')} |`,
+      tableRow([
+        r.name,
+        fmt(r.echoP50Ms, 3),
+        fmt(r.echoP99Ms, 3),
+        fmt(r.echoCpuUs, 0),
+        fmt(r.burstPerSec),
+        fmt(r.pushPerSec),
+        fmt(r.cpuMsPer1kMessages),
+        ...idleKeys.map((k) => fmt(r.idleKbPerSocket?.[k], 1)),
+      ]),
     ),
     '',
-    '| polysocket | create→open p50 ms | p99 ms | creates/s (32 at once) | heartbeats answered (last round, all sockets open) | late > 1 s | max lateness ms |',
+    tableRow([
+      'polysocket',
+      'create→open p50 ms',
+      'p99 ms',
+      'creates/s (32 at once)',
+      'heartbeats answered (last round, all sockets open)',
+      'late > 1 s',
+      'max lateness ms',
+    ]),
     '|---|---|---|---|---|---|---|',
-    ...rows.filter((r) => r.createP50Ms !== undefined).map((r) =>
-      `| ${r.name} | ${fmt(r.createP50Ms, 3)} | ${fmt(r.createP99Ms, 3)} | ${fmt(r.createsPerSec)} | ${r.heartbeats ? `${r.heartbeats.answered} (${r.heartbeats.lastRound})` : '—'} | ${r.heartbeats?.lateOver1s ?? '—'} | ${r.heartbeats?.maxLateMs ?? '—'} |`),
+    ...rows
+      .filter((r) => r.createP50Ms !== undefined)
+      .map((r) =>
+        tableRow([
+          r.name,
+          fmt(r.createP50Ms, 3),
+          fmt(r.createP99Ms, 3),
+          fmt(r.createsPerSec),
+          r.heartbeats ? `${r.heartbeats.answered} (${r.heartbeats.lastRound})` : '—',
+          String(r.heartbeats?.lateOver1s ?? '—'),
+          String(r.heartbeats?.maxLateMs ?? '—'),
+        ]),
+      ),
   ];
   const direct = rows.find((r) => r.name === 'ws-direct');
   const peers = rows.filter((r) => r.name.includes('polling'));
@@ -453,18 +518,45 @@ function report(rows: Row[]): void {
   };
   const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x` : '—');
   const bare = rows.find((r) => r.name.startsWith('bare relay'));
-  lines.push('', '| ratios | echo p50 vs ws-direct | echo p50 vs best peer | echo p50 vs bare relay | burst vs ws-direct | burst vs best peer | push vs ws-direct | push vs best peer |', '|---|---|---|---|---|---|---|---|');
+  lines.push(
+    '',
+    tableRow([
+      'ratios',
+      'echo p50 vs ws-direct',
+      'echo p50 vs best peer',
+      'echo p50 vs bare relay',
+      'burst vs ws-direct',
+      'burst vs best peer',
+      'push vs ws-direct',
+      'push vs best peer',
+    ]),
+    '|---|---|---|---|---|---|---|---|',
+  );
   for (const r of rows.filter((x) => x.name.startsWith('polysocket') || x === bare)) {
-    lines.push(`| ${r.name} | ${ratio(r.echoP50Ms, direct?.echoP50Ms)} | ${ratio(r.echoP50Ms, best((x) => x.echoP50Ms, true))} | ${ratio(r.echoP50Ms, bare?.echoP50Ms)} | ${ratio(r.burstPerSec, direct?.burstPerSec)} | ${ratio(r.burstPerSec, best((x) => x.burstPerSec, false))} | ${ratio(r.pushPerSec, direct?.pushPerSec)} | ${ratio(r.pushPerSec, best((x) => x.pushPerSec, false))} |`);
+    lines.push(
+      `| ${r.name} | ${ratio(r.echoP50Ms, direct?.echoP50Ms)} | ${ratio(
+        r.echoP50Ms,
+        best((x) => x.echoP50Ms, true),
+      )} | ${ratio(r.echoP50Ms, bare?.echoP50Ms)} | ${ratio(r.burstPerSec, direct?.burstPerSec)} | ${ratio(
+        r.burstPerSec,
+        best((x) => x.burstPerSec, false),
+      )} | ${ratio(r.pushPerSec, direct?.pushPerSec)} | ${ratio(
+        r.pushPerSec,
+        best((x) => x.pushPerSec, false),
+      )} |`,
+    );
   }
   const errors = rows.filter((r) => r.error);
   if (errors.length) lines.push('', ...errors.map((r) => `error in ${r.name}: ${r.error}`));
   const text = lines.join('\n');
-  process.stdout.write(text + '\n');
+  process.stdout.write(`${text}\n`);
   const out = path.join(ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(path.join(out, QUICK ? 'quick.json' : 'latest.json'), JSON.stringify({ date: new Date().toISOString(), machine, counts: N, rows }, null, 2) + '\n');
-  writeFileSync(path.join(out, QUICK ? 'quick.md' : 'latest.md'), text + '\n');
+  writeFileSync(
+    path.join(out, QUICK ? 'quick.json' : 'latest.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), machine, counts: N, rows }, null, 2)}\n`,
+  );
+  writeFileSync(path.join(out, QUICK ? 'quick.md' : 'latest.md'), `${text}\n`);
 }
 
 const deadline = setTimeout(() => {

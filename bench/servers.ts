@@ -29,7 +29,7 @@ function onText(text: string, send: Send): void {
 
 function listen(server: http.Server): void {
   server.listen(0, '127.0.0.1', () => {
-    process.stdout.write(JSON.stringify({ port: (server.address() as AddressInfo).port, pid: process.pid }) + '\n');
+    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port, pid: process.pid })}\n`);
   });
 }
 
@@ -109,7 +109,7 @@ function bareRelay(): void {
     const res = b.poll!;
     b.poll = undefined;
     clearTimeout(b.timer);
-    const messages = b.queue.length ? b.queue.join(',') : extra ?? '';
+    const messages = b.queue.length ? b.queue.join(',') : (extra ?? '');
     b.queue.length = 0;
     answer(res, 200, `{"ok":true,"messages":[${messages}]}`);
   };
@@ -121,7 +121,9 @@ function bareRelay(): void {
       const id = String(++ids);
       const b: Bare = { up, queue: [], seq: 0 };
       up.on('message', (data, isBinary) => {
-        const m = isBinary ? `{"type":"binary","seq":${++b.seq},"data":"${(data as Buffer).toString('base64')}"}` : `{"type":"text","seq":${++b.seq},"data":${JSON.stringify(data.toString())}}`;
+        const m = isBinary
+          ? `{"type":"binary","seq":${++b.seq},"data":"${(data as Buffer).toString('base64')}"}`
+          : `{"type":"text","seq":${++b.seq},"data":${JSON.stringify(data.toString())}}`;
         if (b.queue.push(m) === 1 && b.poll) queueMicrotask(() => b.poll && b.queue.length && deliver(b));
       });
       up.on('error', () => undefined);

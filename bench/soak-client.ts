@@ -30,7 +30,10 @@ export interface SoakSocketOptions {
 
 type Answer = { status: number; body: any };
 
-async function request(url: string, o: { method?: string; body?: string; localAddress: string; agent: http.Agent; timeoutMs: number }): Promise<Answer> {
+async function request(
+  url: string,
+  o: { method?: string; body?: string; localAddress: string; agent: http.Agent; timeoutMs: number },
+): Promise<Answer> {
   const a = await httpRequest(url, o);
   try {
     return { status: a.status, body: JSON.parse(a.text) };
@@ -63,7 +66,10 @@ export class SoakSocket {
   /** /create; false (and the error counted) when refused. */
   async open(): Promise<boolean> {
     try {
-      const a = await request(`${this.o.router}/create?from=soak&target=${encodeURIComponent(this.o.target)}&token=${this.o.token}`, { ...this.o, timeoutMs: 15_000 });
+      const a = await request(`${this.o.router}/create?from=soak&target=${encodeURIComponent(this.o.target)}&token=${this.o.token}`, {
+        ...this.o,
+        timeoutMs: 15_000,
+      });
       if (!a.body.ok) {
         this.o.onError(a.body.error);
         return false;
@@ -127,7 +133,10 @@ export class SoakSocket {
     while (this.live) {
       let a: Answer;
       try {
-        a = await request(`${this.url}/j/${this.socket}?ttl=${this.o.pollTtlMs}&ack=${this.ack}`, { ...this.o, timeoutMs: this.o.pollTtlMs + 5000 });
+        a = await request(`${this.url}/j/${this.socket}?ttl=${this.o.pollTtlMs}&ack=${this.ack}`, {
+          ...this.o,
+          timeoutMs: this.o.pollTtlMs + 5000,
+        });
       } catch (err) {
         if (this.failed(`poll:${(err as Error).message}`)) return;
         await sleep(backoff);

@@ -95,10 +95,13 @@ export async function lossyProxy() {
       } else if (state.on && nth % 5 === 0) {
         state.delayed++;
         relay.pause();
-        setTimeout(() => {
-          client.write(chunk);
-          relay.resume();
-        }, 20 + (nth % 80));
+        setTimeout(
+          () => {
+            client.write(chunk);
+            relay.resume();
+          },
+          20 + (nth % 80),
+        );
       } else client.write(chunk);
     });
   });
@@ -108,20 +111,22 @@ export async function lossyProxy() {
 
 async function metric(port: number, name: string): Promise<number> {
   return new Promise((resolve) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
-      let t = '';
-      res.on('data', (c) => (t += c));
-      res.on('end', () => {
-        const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(t);
-        resolve(m ? Number(m[1]) : NaN);
-      });
-    }).on('error', () => resolve(NaN));
+    http
+      .get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+        let t = '';
+        res.on('data', (c) => (t += c));
+        res.on('end', () => {
+          const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(t);
+          resolve(m ? Number(m[1]) : NaN);
+        });
+      })
+      .on('error', () => resolve(NaN));
   });
 }
 
 export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakReport> {
   const o: SoakOptions = { ...DEFAULTS, ...opts };
-  const say = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const say = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const T = o.durationMs;
   const t0 = Date.now();
   const faults: { at: number; what: string }[] = [];
@@ -131,7 +136,10 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
   };
   const errors: Record<string, number> = {};
   const countError = (code: string) => {
-    const key = code.replace(/:(connect|read|write) .*$/, ':$1').replace(/ECONNREFUSED.*/, 'ECONNREFUSED').slice(0, 60);
+    const key = code
+      .replace(/:(connect|read|write) .*$/, ':$1')
+      .replace(/ECONNREFUSED.*/, 'ECONNREFUSED')
+      .slice(0, 60);
     errors[key] = (errors[key] ?? 0) + 1;
   };
 
@@ -140,9 +148,17 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
   const upstream = await server('soak', { PUSH_MS: String(o.pushMs) });
   const proxy = await lossyProxy();
   const base = {
-    REDIS_URL: redis.url, STORE_PREFIX: 'soak:', AUTH: 'token', TOKEN_SECRET: SECRET,
-    HEARTBEAT_MS: '500', RELAY_TTL_MS: '2000', IDLE_TIMEOUT_MS: String(o.idleTimeoutMs),
-    DRAIN_TIMEOUT_MS: '3000', LOG_LEVEL: 'warn', MAX_BUFFERED_BYTES: '1048576', UPSTREAM_STALL_MS: String(Math.min(10_000, Math.round(o.durationMs / 5))),
+    REDIS_URL: redis.url,
+    STORE_PREFIX: 'soak:',
+    AUTH: 'token',
+    TOKEN_SECRET: SECRET,
+    HEARTBEAT_MS: '500',
+    RELAY_TTL_MS: '2000',
+    IDLE_TIMEOUT_MS: String(o.idleTimeoutMs),
+    DRAIN_TIMEOUT_MS: '3000',
+    LOG_LEVEL: 'warn',
+    MAX_BUFFERED_BYTES: '1048576',
+    UPSTREAM_STALL_MS: String(Math.min(10_000, Math.round(o.durationMs / 5))),
   };
   const relayEnv = (id: string, extra: Record<string, string> = {}) => ({ ...base, RELAY_ID: id, LOG_LEVEL: 'info', ...extra });
   const relays: Record<string, Proc> = {};
@@ -158,15 +174,28 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
 
   const tenants = 10;
   const perTenant = Math.ceil(o.sockets / tenants);
-  const tokens = Array.from({ length: tenants }, (_v, t) => mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], allowNoOrigin: true, maxSockets: perTenant, ttlSeconds: 3600, subject: `tenant-${t}` }));
+  const tokens = Array.from({ length: tenants }, (_v, t) =>
+    mintToken(SECRET, {
+      targets: ['ws://127.0.0.1:*'],
+      allowNoOrigin: true,
+      maxSockets: perTenant,
+      ttlSeconds: 3600,
+      subject: `tenant-${t}`,
+    }),
+  );
   const free = mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], allowNoOrigin: true, ttlSeconds: 3600 });
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 100_000 });
   const target = `ws://127.0.0.1:${upstream.port}/`;
   const make = (i: number, token: string) =>
     new SoakSocket({
       router: `http://localhost:${routers[i % routers.length].port}`,
-      target, token, agent, localAddress: `127.0.0.${1 + (i % 200)}`,
-      giveUpMs: o.giveUpMs, pollTtlMs: o.pollTtlMs, onError: countError,
+      target,
+      token,
+      agent,
+      localAddress: `127.0.0.${1 + (i % 200)}`,
+      giveUpMs: o.giveUpMs,
+      pollTtlMs: o.pollTtlMs,
+      onError: countError,
     });
 
   // the pool: every slot keeps one live socket, replacing closed or vanished ones
@@ -282,7 +311,10 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
     let sessions = 0;
     for (const p of Object.values(relays)) sessions += await metric(p.port, 'polysocket_sessions');
     return sessions <= live.length;
-  }, o.idleTimeoutMs + 5000).then(() => true, () => false);
+  }, o.idleTimeoutMs + 5000).then(
+    () => true,
+    () => false,
+  );
 
   clearInterval(sampler);
   const all = [...retired, ...slots.filter((s): s is SoakSocket => !!s)].filter((s) => s.socket && !vanished.includes(s));
@@ -312,18 +344,40 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
     socketsOpened: opened + stallers.length,
     creates: { ok: opened, perSec: opened / ((Date.now() - t0) / 1000) },
     stayedOpen: {
-      sockets: stayed.length, sent: sum(stayed, 'sent'), echoes: sum(stayed, 'echoes'), pushes: sum(stayed, 'pushes'),
-      lost: sum(stayed, 'lost'), duplicated: sum(stayed, 'duplicated'), outOfOrder: sum(stayed, 'outOfOrder'),
+      sockets: stayed.length,
+      sent: sum(stayed, 'sent'),
+      echoes: sum(stayed, 'echoes'),
+      pushes: sum(stayed, 'pushes'),
+      lost: sum(stayed, 'lost'),
+      duplicated: sum(stayed, 'duplicated'),
+      outOfOrder: sum(stayed, 'outOfOrder'),
     },
-    closedSockets: { sent: sum(closed, 'sent'), echoes: sum(closed, 'echoes'), pushes: sum(closed, 'pushes'), lostAtClose: sum(closed, 'sent') - sum(closed, 'echoes') },
+    closedSockets: {
+      sent: sum(closed, 'sent'),
+      echoes: sum(closed, 'echoes'),
+      pushes: sum(closed, 'pushes'),
+      lostAtClose: sum(closed, 'sent') - sum(closed, 'echoes'),
+    },
     closes,
-    killedRelay: { clients: learned.length, learnedMsP50: learned[Math.floor(learned.length / 2)] ?? NaN, learnedMsMax: learned[learned.length - 1] ?? NaN },
+    killedRelay: {
+      clients: learned.length,
+      learnedMsP50: learned[Math.floor(learned.length / 2)] ?? NaN,
+      learnedMsMax: learned[learned.length - 1] ?? NaN,
+    },
     otherGiveUps,
     vanished: { sockets: vanished.length, expiredOnRelays: expiredOk ? vanished.length : 0 },
-    stallers: { sockets: stallers.length, closed: Object.fromEntries([1008, 1009].map((c) => [String(c), stallers.filter((s) => s.closed?.code === c).length])) },
+    stallers: {
+      sockets: stallers.length,
+      closed: Object.fromEntries([1008, 1009].map((c) => [String(c), stallers.filter((s) => s.closed?.code === c).length])),
+    },
     proxy: { dropped: proxy.state.dropped, delayed: proxy.state.delayed },
     errors,
-    relays: Object.fromEntries(Object.keys(relays).map((id) => [id, { peakRssMb: Math.round((peaks[id] ?? 0) / 102.4) / 10, finalRssMb: Math.round(finalRss[id] / 102.4) / 10 }])),
+    relays: Object.fromEntries(
+      Object.keys(relays).map((id) => [
+        id,
+        { peakRssMb: Math.round((peaks[id] ?? 0) / 102.4) / 10, finalRssMb: Math.round(finalRss[id] / 102.4) / 10 },
+      ]),
+    ),
     faults,
   };
 
@@ -339,7 +393,8 @@ function summary(r: SoakReport): string {
   return [
     `soak: ${r.options.durationMs / 1000} s, ${r.options.sockets} sockets — ${r.machine}`,
     `sockets opened ${r.socketsOpened} (creates ${r.creates.ok}, ${r.creates.perSec.toFixed(1)}/s)`,
-    `stayed open ${s.sockets}: sent ${s.sent}, echoes ${s.echoes}, pushes ${s.pushes} — lost ${s.lost}, duplicated ${s.duplicated}, out of order ${s.outOfOrder}`,
+    `stayed open ${s.sockets}: sent ${s.sent}, echoes ${s.echoes}, pushes ${s.pushes} — ` +
+      `lost ${s.lost}, duplicated ${s.duplicated}, out of order ${s.outOfOrder}`,
     `closed sockets: sent ${r.closedSockets.sent}, echoes ${r.closedSockets.echoes}, in flight at close ${r.closedSockets.lostAtClose}`,
     `closes: ${JSON.stringify(r.closes)}`,
     `killed relay: ${r.killedRelay.clients} clients learned in p50 ${r.killedRelay.learnedMsP50} ms, max ${r.killedRelay.learnedMsMax} ms`,
@@ -352,11 +407,14 @@ function summary(r: SoakReport): string {
 }
 
 if (require.main === module) {
-  const deadline = setTimeout(() => {
-    process.stderr.write('soak: overall time limit reached\n');
-    children.forEach((c) => c.kill('SIGKILL'));
-    process.exit(1);
-  }, Number(process.env.SOAK_MS ?? DEFAULTS.durationMs) + 5 * 60_000);
+  const deadline = setTimeout(
+    () => {
+      process.stderr.write('soak: overall time limit reached\n');
+      children.forEach((c) => c.kill('SIGKILL'));
+      process.exit(1);
+    },
+    Number(process.env.SOAK_MS ?? DEFAULTS.durationMs) + 5 * 60_000,
+  );
   runSoak({
     durationMs: Number(process.env.SOAK_MS ?? DEFAULTS.durationMs),
     sockets: Number(process.env.SOAK_SOCKETS ?? DEFAULTS.sockets),
@@ -366,8 +424,8 @@ if (require.main === module) {
       clearTimeout(deadline);
       const out = path.join(ROOT, 'bench', 'results');
       mkdirSync(out, { recursive: true });
-      writeFileSync(path.join(out, 'soak.json'), JSON.stringify(r, null, 2) + '\n');
-      process.stdout.write(summary(r) + '\n');
+      writeFileSync(path.join(out, 'soak.json'), `${JSON.stringify(r, null, 2)}\n`);
+      process.stdout.write(`${summary(r)}\n`);
       const s = r.stayedOpen;
       process.exit(s.lost || s.duplicated || s.outOfOrder ? 1 : 0);
     })

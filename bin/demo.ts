@@ -29,7 +29,8 @@ export function demoPage(res: Response, o: { router: string; token: string; targ
   res.setHeader('Cache-Control', 'no-store');
   res.end(`<!doctype html>
 <html><head><meta charset="utf-8"><title>polysocket demo</title>
-<style>body{font:15px system-ui,sans-serif;margin:2em;max-width:46em}#log{background:#f4f4f4;padding:1em;min-height:8em;white-space:pre-wrap}</style>
+<style>body{font:15px system-ui,sans-serif;margin:2em;max-width:46em}
+#log{background:#f4f4f4;padding:1em;min-height:8em;white-space:pre-wrap}</style>
 </head><body>
 <h1>polysocket</h1>
 <p>This page reaches the echo server <code>${o.target}</code> through polysocket's long-polling path

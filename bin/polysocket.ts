@@ -22,7 +22,11 @@ commands:
 Settings are environment variables; '--port 9000' sets PORT=9000, and so on.`;
 
 function help(): string {
-  const roles: [Role, string][] = [['all', 'start'], ['router', 'router'], ['relay', 'relay']];
+  const roles: [Role, string][] = [
+    ['all', 'start'],
+    ['router', 'router'],
+    ['relay', 'relay'],
+  ];
   return [USAGE, ...roles.flatMap(([role, name]) => ['', `settings of '${name}':`, ...describeSettings(role)])].join('\n');
 }
 
@@ -49,22 +53,29 @@ function tokenCommand(args: string[], env: Record<string, string | undefined>): 
     else throw new ConfigError([`unknown token option ${a}`]);
   }
   const problems: string[] = [];
-  if (!env.TOKEN_SECRET) problems.push('TOKEN_SECRET must be set to mint a token');
+  const secret = env.TOKEN_SECRET ?? '';
+  if (!secret) problems.push('TOKEN_SECRET must be set to mint a token');
   if (targets.length === 0) problems.push('at least one --target is required');
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) problems.push('--max must be a whole number of at least 1');
   if (!Number.isInteger(ttl) || ttl < 1) problems.push('--ttl must be a whole number of seconds');
   if (problems.length) throw new ConfigError(problems);
-  const token = mintToken(env.TOKEN_SECRET!, {
-    targets, origins, maxSockets: max, ttlSeconds: ttl, once, allowNoOrigin,
-    audience: env.TOKEN_AUDIENCE, issuer: env.TOKEN_ISSUER,
+  const token = mintToken(secret, {
+    targets,
+    origins,
+    maxSockets: max,
+    ttlSeconds: ttl,
+    once,
+    allowNoOrigin,
+    audience: env.TOKEN_AUDIENCE,
+    issuer: env.TOKEN_ISSUER,
   });
-  process.stdout.write(token + '\n');
+  process.stdout.write(`${token}\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
   const [command = 'help', ...rest] = argv;
   if (command === 'help' || command === '--help' || command === '-h' || rest.includes('--help')) {
-    process.stdout.write(help() + '\n');
+    process.stdout.write(`${help()}\n`);
     return;
   }
   if (command === 'token') return tokenCommand(rest, process.env);
@@ -74,7 +85,8 @@ async function main(argv: string[]): Promise<void> {
   if (unknown.length) throw new ConfigError([`unknown option(s): ${unknown.join(' ')} (see polysocket help)`]);
   const config = loadConfig({ ...process.env, ...env }, role);
   const log = createLogger(config.logLevel, { role: command });
-  const running: Running = role === 'all' ? await startAllInOne(config, log) : role === 'router' ? await startRouter(config, log) : await startRelay(config, log);
+  const running: Running =
+    role === 'all' ? await startAllInOne(config, log) : role === 'router' ? await startRouter(config, log) : await startRelay(config, log);
   if (role === 'all') process.stderr.write(`polysocket is running: open http://localhost:${running.port}/ for the demo\n`);
   let stopping = false;
   const stop = (signal: string) => {

@@ -54,7 +54,13 @@ function closeServer(server: http.Server): Promise<void> {
 }
 
 async function connectStore(c: Config, log: Logger, metrics: Metrics): Promise<CoordinationStore> {
-  return RedisStore.connect({ url: c.redisUrl!, cluster: c.redisCluster, prefix: c.storePrefix, log, onError: () => metrics.storeErrors.inc() });
+  return RedisStore.connect({
+    url: c.redisUrl ?? '', // loadConfig requires it for these roles
+    cluster: c.redisCluster,
+    prefix: c.storePrefix,
+    log,
+    onError: () => metrics.storeErrors.inc(),
+  });
 }
 
 /** Router + relay + demo in one process on one port, with the embedded store. */
@@ -65,12 +71,21 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
   const server = http.createServer();
   const port = await listen(server, config);
   // The demo echo lives on this very server (loopback), so the relay must be allowed to reach it.
-  const c = withListenPort({ ...config, tokenSecret: secret, allowTargets: config.allowTargets.length ? config.allowTargets : ['localhost'] }, port);
+  const c = withListenPort(
+    { ...config, tokenSecret: secret, allowTargets: config.allowTargets.length ? config.allowTargets : ['localhost'] },
+    port,
+  );
   const relay = new Relay(c, { store, log, policy: new TargetPolicy(c.allowTargets), metrics });
   metrics.watchRelay(() => relay.snapshot());
   const creator = new SocketCreator(c, { store, log, verifier: c.auth === 'token' ? new TokenVerifier(c) : undefined, metrics });
   const origin = `http://localhost:${port}`;
-  const demoToken = mintToken(secret, { targets: [`ws://localhost:${port}/echo`], origins: [origin, `http://127.0.0.1:${port}`], ttlSeconds: 7 * 24 * 3600, audience: c.tokenAudience, issuer: c.tokenIssuer });
+  const demoToken = mintToken(secret, {
+    targets: [`ws://localhost:${port}/echo`],
+    origins: [origin, `http://127.0.0.1:${port}`],
+    ttlSeconds: 7 * 24 * 3600,
+    audience: c.tokenAudience,
+    issuer: c.tokenIssuer,
+  });
 
   const app = createApp(c.maxUrlBytes);
   app.get('/', (_req, res) => demoPage(res, { router: origin, token: demoToken, target: `ws://localhost:${port}/echo` }));
@@ -84,16 +99,35 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
   await relay.start();
   log.info('all_in_one_started', { url: origin, auth: c.auth, ephemeralSecret: !config.tokenSecret });
   return {
-    server, port, config: c, store, relay, metrics, demoToken,
-    drain: async () => { await relay.drain(); await closeServer(server); await store.close(); },
-    close: async () => { await relay.stop(); await closeServer(server); await store.close(); },
+    server,
+    port,
+    config: c,
+    store,
+    relay,
+    metrics,
+    demoToken,
+    drain: async () => {
+      await relay.drain();
+      await closeServer(server);
+      await store.close();
+    },
+    close: async () => {
+      await relay.stop();
+      await closeServer(server);
+      await store.close();
+    },
   };
 }
 
 export async function startRouter(config: Config, log: Logger, store?: CoordinationStore): Promise<Running> {
   const metrics = new Metrics('router');
   const s = store ?? (await connectStore(config, log, metrics));
-  const creator = new SocketCreator(config, { store: s, log, verifier: config.auth === 'token' ? new TokenVerifier(config) : undefined, metrics });
+  const creator = new SocketCreator(config, {
+    store: s,
+    log,
+    verifier: config.auth === 'token' ? new TokenVerifier(config) : undefined,
+    metrics,
+  });
   const app = createApp(config.maxUrlBytes);
   app.use(opsRoutes({ store: s }, metrics));
   app.use(clientScriptRoutes());
@@ -102,7 +136,10 @@ export async function startRouter(config: Config, log: Logger, store?: Coordinat
   const server = http.createServer(app);
   const port = await listen(server, config);
   log.info('router_started', { port });
-  const close = async () => { await closeServer(server); if (!store) await s.close(); };
+  const close = async () => {
+    await closeServer(server);
+    if (!store) await s.close();
+  };
   return { server, port, config: withListenPort(config, port), store: s, metrics, drain: close, close };
 }
 
@@ -121,10 +158,24 @@ export async function startRelay(config: Config, log: Logger, store?: Coordinati
   const relayFirst = relayHandler(relay, c);
   server.on('request', (req, res) => relayFirst(req, res) || app(req, res));
   await relay.start();
-  const release = async () => { await closeServer(server); if (!store) await s.close(); };
+  const release = async () => {
+    await closeServer(server);
+    if (!store) await s.close();
+  };
   return {
-    server, port, config: c, store: s, relay, metrics,
-    drain: async () => { await relay.drain(); await release(); },
-    close: async () => { await relay.stop(); await release(); },
+    server,
+    port,
+    config: c,
+    store: s,
+    relay,
+    metrics,
+    drain: async () => {
+      await relay.drain();
+      await release();
+    },
+    close: async () => {
+      await relay.stop();
+      await release();
+    },
   };
 }

@@ -24,7 +24,10 @@ async function main() {
   });
   const out = path.join(here, 'dist');
   fs.mkdirSync(out, { recursive: true });
-  for (const [name, code] of [['polysocket.js', source], ['polysocket.min.js', min.code]]) {
+  for (const [name, code] of [
+    ['polysocket.js', source],
+    ['polysocket.min.js', min.code],
+  ]) {
     const problems = es3Problems(code);
     if (problems.length) {
       process.stderr.write(`${name} is not ECMAScript 3:\n  ${problems.join('\n  ')}\n`);

@@ -7,7 +7,20 @@
 'use strict';
 const acorn = require('acorn');
 
-const ES5_CALLS = [/\.forEach\(/, /\.map\(/, /\.filter\(/, /\.reduce\(/, /\.some\(/, /\.every\(/, /Object\.(keys|create|defineProperty|freeze)\(/, /Array\.isArray\(/, /\.bind\(/, /\.trim\(\)/, /Date\.now\(/, /(^|[^.\w$])JSON\.(parse|stringify)\(/];
+const ES5_CALLS = [
+  /\.forEach\(/,
+  /\.map\(/,
+  /\.filter\(/,
+  /\.reduce\(/,
+  /\.some\(/,
+  /\.every\(/,
+  /Object\.(keys|create|defineProperty|freeze)\(/,
+  /Array\.isArray\(/,
+  /\.bind\(/,
+  /\.trim\(\)/,
+  /Date\.now\(/,
+  /(^|[^.\w$])JSON\.(parse|stringify)\(/,
+];
 
 function es3Problems(code) {
   const problems = [];
@@ -19,7 +32,8 @@ function es3Problems(code) {
   }
   let prev = null;
   for (const tok of acorn.tokenizer(code, { ecmaVersion: 3, allowReserved: 'never' })) {
-    if (prev && prev.type.label === ',' && (tok.type.label === '}' || tok.type.label === ']')) problems.push(`trailing comma at ${prev.start}`);
+    if (prev && prev.type.label === ',' && (tok.type.label === '}' || tok.type.label === ']'))
+      problems.push(`trailing comma at ${prev.start}`);
     prev = tok;
   }
   for (const re of ES5_CALLS) {

@@ -85,13 +85,25 @@ function corsHeaders(req: IncomingMessage): HeaderList {
 function preflight(res: ServerResponse, allow: HeaderList): void {
   res.writeHead(
     204,
-    allow.concat('Access-Control-Allow-Methods', 'GET, POST, OPTIONS', 'Access-Control-Allow-Headers', 'Content-Type', 'Access-Control-Max-Age', '600'),
+    allow.concat(
+      'Access-Control-Allow-Methods',
+      'GET, POST, OPTIONS',
+      'Access-Control-Allow-Headers',
+      'Content-Type',
+      'Access-Control-Max-Age',
+      '600',
+    ),
   );
   res.end();
 }
 
 /** A POST body (any content type: XDomainRequest sends text/plain) as form fields, over the query. */
-function readForm(req: IncomingMessage, limit: number, query: ParsedUrlQuery, done: (err: PolysocketError | undefined, fields: ParsedUrlQuery) => void): void {
+function readForm(
+  req: IncomingMessage,
+  limit: number,
+  query: ParsedUrlQuery,
+  done: (err: PolysocketError | undefined, fields: ParsedUrlQuery) => void,
+): void {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) {
     done(new PolysocketError('body_too_large'), query);

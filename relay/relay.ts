@@ -2,6 +2,7 @@
  * A relay: holds sessions, opens upstreams when a router asks (through the store), and keeps
  * its registration alive with a heartbeat. Nothing here runs per message.
  */
+import type WebSocket from 'ws';
 import type { Config } from '../shared/config';
 import { asPolysocketError, PolysocketError } from '../shared/errors';
 import { SOCKET_ID } from '../shared/ids';
@@ -16,8 +17,22 @@ import { connectUpstream } from './upstream';
 
 export type RelayConfig = Pick<
   Config,
-  | 'relayId' | 'publicHost' | 'publicScheme' | 'subdomains' | 'maxSockets' | 'heartbeatMs' | 'relayTtlMs' | 'drainTimeoutMs' | 'port'
-  | 'maxBufferedBytes' | 'maxMessageBytes' | 'maxChunks' | 'pollMaxTtlMs' | 'idleTimeoutMs' | 'upstreamStallMs' | 'upstreamCloseTimeoutMs'
+  | 'relayId'
+  | 'publicHost'
+  | 'publicScheme'
+  | 'subdomains'
+  | 'maxSockets'
+  | 'heartbeatMs'
+  | 'relayTtlMs'
+  | 'drainTimeoutMs'
+  | 'port'
+  | 'maxBufferedBytes'
+  | 'maxMessageBytes'
+  | 'maxChunks'
+  | 'pollMaxTtlMs'
+  | 'idleTimeoutMs'
+  | 'upstreamStallMs'
+  | 'upstreamCloseTimeoutMs'
   | 'upstreamConnectTimeoutMs'
 >;
 
@@ -72,7 +87,13 @@ export class Relay {
   }
 
   info(): RelayInfo {
-    return { id: this.id, host: this.o.config.publicHost, sockets: this.live, maxSockets: this.o.config.maxSockets, draining: this.draining };
+    return {
+      id: this.id,
+      host: this.o.config.publicHost,
+      sockets: this.live,
+      maxSockets: this.o.config.maxSockets,
+      draining: this.draining,
+    };
   }
 
   async start(): Promise<void> {
@@ -137,7 +158,7 @@ export class Relay {
       return { ok: false, error: 'bad_target', message: 'target is not a URL' };
     }
     const started = Date.now();
-    let ws;
+    let ws: WebSocket;
     try {
       ws = await connectUpstream({
         target: req.target,
@@ -167,7 +188,13 @@ export class Relay {
     this.live++;
     session.start();
     this.o.metrics?.upstreamConnect.observe({ outcome: 'ok' }, (Date.now() - started) / 1000);
-    this.o.log.info('socket_opened', { relay: this.id, socket: req.socketId, target: target.host, from: req.from, ms: Date.now() - started });
+    this.o.log.info('socket_opened', {
+      relay: this.id,
+      socket: req.socketId,
+      target: target.host,
+      from: req.from,
+      ms: Date.now() - started,
+    });
     // Placement must see this socket before the next create is placed.
     await this.announce();
     const fqdn = c.subdomains ? `${req.uniq}.${c.publicHost}` : c.publicHost;

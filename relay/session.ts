@@ -60,7 +60,7 @@ export interface SessionHooks {
   stats: TrafficStats;
 }
 
-export const enum SessionState {
+export enum SessionState {
   Open,
   Closing,
   Closed,
@@ -205,11 +205,12 @@ export class Session {
     let fresh = 0;
     try {
       if (sends.length === 1) fresh = this.sendOne(sends[0]);
-      else fresh = corked(this.upstream, () => {
-        let taken = 0;
-        for (let i = 0; i < sends.length; i++) taken += this.sendOne(sends[i]);
-        return taken;
-      });
+      else
+        fresh = corked(this.upstream, () => {
+          let taken = 0;
+          for (let i = 0; i < sends.length; i++) taken += this.sendOne(sends[i]);
+          return taken;
+        });
     } catch (err) {
       if (err instanceof PolysocketError && sends[0].n !== undefined) throw withExpected(err, this.inbox.nextN);
       throw err;
@@ -256,7 +257,11 @@ export class Session {
           throw new PolysocketError('upstream_backlog');
         }
         // Only a write that leaves a backlog can matter to a held answer: only those are watched.
-        const watch = backlog > this.limits.maxBufferedBytes / 4 ? (this.written ??= () => this.onWritten()) : undefined;
+        let watch: (() => void) | undefined;
+        if (backlog > this.limits.maxBufferedBytes / 4) {
+          this.written ??= () => this.onWritten();
+          watch = this.written;
+        }
         this.upstream.send(r.data, { binary: r.kind === 'binary' }, watch);
         this.hooks.stats.messagesToUpstream++;
         this.hooks.stats.bytesToUpstream += size;
@@ -275,7 +280,8 @@ export class Session {
       done();
       return NO_CANCEL;
     }
-    const held = (this.held ??= []);
+    this.held ??= [];
+    const held = this.held;
     held.push(done);
     if (held.length === 1) this.stallTimer = setTimeout(onStalled, this.limits.upstreamStallMs, this);
     return () => {
@@ -406,8 +412,8 @@ export class Session {
     this.timerAt = Number.POSITIVE_INFINITY;
     if (this.state === SessionState.Removed) return;
     // Timers fire on whole milliseconds; under one to go counts as due.
-    if (this.deadline - performance.now() >= 1) return this.armTimer(this.deadline);
-    if (this.waiter) this.release(HEARTBEAT);
+    if (this.deadline - performance.now() >= 1) this.armTimer(this.deadline);
+    else if (this.waiter) this.release(HEARTBEAT);
     else {
       this.endUpstream(1001, 'client stopped polling');
       this.remove();

@@ -16,15 +16,34 @@ import type { ClientOptions } from 'ws';
 import { PolysocketError } from '../shared/errors';
 
 const FORBIDDEN_V4: [string, number][] = [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
-  ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16],
-  ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
 ];
 const FORBIDDEN_V6: [string, number][] = [
   ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible form
-  ['64:ff9b::', 96], ['64:ff9b:1::', 48], // NAT64: embeds an IPv4 address
-  ['100::', 64], ['2001::', 32], ['2001:db8::', 32], ['2002::', 16], // discard, Teredo, docs, 6to4
-  ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48], // NAT64: embeds an IPv4 address
+  ['100::', 64],
+  ['2001::', 32],
+  ['2001:db8::', 32],
+  ['2002::', 16], // discard, Teredo, docs, 6to4
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
 ];
 
 const forbidden = new BlockList();
@@ -51,7 +70,8 @@ export class TargetPolicy {
       const [addr, bits] = entry.split('/');
       const family = familyOf(addr);
       if (family && bits === undefined) this.allowed.addAddress(addr, family);
-      else if (family && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 'ipv4' ? 32 : 128)) this.allowed.addSubnet(addr, Number(bits), family);
+      else if (family && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 'ipv4' ? 32 : 128))
+        this.allowed.addSubnet(addr, Number(bits), family);
       else if (bits === undefined && /^[a-z0-9.-]+$/i.test(entry)) this.allowedNames.add(entry.toLowerCase());
       else throw new PolysocketError('bad_parameter', `ALLOW_TARGETS: ${JSON.stringify(entry)} is not an IP, a CIDR or a host name`);
     }

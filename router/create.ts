@@ -87,8 +87,10 @@ export class SocketCreator {
     const from = parseFrom(input.from);
     const grant = this.verifier ? this.authorize(this.verifier, input, target) : undefined;
 
-    if ((await this.store.countHit(`ip:${input.ip}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerIp) throw new PolysocketError('rate_limited');
-    if (grant && (await this.store.countHit(`tok:${grant.key}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerToken) throw new PolysocketError('rate_limited');
+    if ((await this.store.countHit(`ip:${input.ip}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerIp)
+      throw new PolysocketError('rate_limited');
+    if (grant && (await this.store.countHit(`tok:${grant.key}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerToken)
+      throw new PolysocketError('rate_limited');
     if (grant?.once && !(await this.store.claimOnce(`jti:${grant.once.jti}`, grant.once.ttlMs))) throw new PolysocketError('token_reused');
 
     const candidates = rankRelays(await this.store.liveRelays()).slice(0, PLACEMENT_ATTEMPTS);
@@ -122,7 +124,8 @@ export class SocketCreator {
   private authorize(verifier: TokenVerifier, input: CreateInput, target: URL): Grant {
     const grant = verifier.verify(input.token);
     if (input.origin === undefined) {
-      if (!grant.allowNoOrigin) throw new PolysocketError('origin_not_allowed', 'the request carries no Origin or Referer and the token requires one');
+      if (!grant.allowNoOrigin)
+        throw new PolysocketError('origin_not_allowed', 'the request carries no Origin or Referer and the token requires one');
     } else if (!originAllowed(grant.origins, input.origin)) {
       throw new PolysocketError('origin_not_allowed');
     }

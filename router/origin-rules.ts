@@ -27,7 +27,7 @@ export function originAllowed(rules: readonly OriginRule[], origin: string): boo
   const scheme = u.protocol.slice(0, -1);
   const host = u.hostname.toLowerCase();
   const port = portOf(u);
-  return rules.some((r) =>
-    r.any || (r.scheme === scheme && r.port === port && (r.anySubdomain ? host.endsWith(`.${r.host}`) : host === r.host)),
+  return rules.some(
+    (r) => r.any || (r.scheme === scheme && r.port === port && (r.anySubdomain ? host.endsWith(`.${r.host}`) : host === r.host)),
   );
 }

@@ -35,7 +35,12 @@ export class TokenVerifier {
   private readonly key: string;
   private readonly algorithms: Algorithm[];
 
-  constructor(private readonly c: Pick<Config, 'tokenSecret' | 'tokenPublicKey' | 'tokenAlgorithms' | 'tokenAudience' | 'tokenIssuer' | 'tokenClockToleranceS'>) {
+  constructor(
+    private readonly c: Pick<
+      Config,
+      'tokenSecret' | 'tokenPublicKey' | 'tokenAlgorithms' | 'tokenAudience' | 'tokenIssuer' | 'tokenClockToleranceS'
+    >,
+  ) {
     const algorithms = c.tokenAlgorithms as Algorithm[];
     for (const a of algorithms) {
       if (!HMAC.has(a) && !ASYMMETRIC.has(a)) throw new PolysocketError('bad_parameter', `TOKEN_ALGORITHMS: unknown algorithm ${a}`);
@@ -98,7 +103,8 @@ function grantOf(p: JwtPayload, token: string, now: number): Grant {
   const origins = p.origins ?? [];
   if (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string')) throw bad('origins must be a list of strings');
   if (p.allow_no_origin !== undefined && typeof p.allow_no_origin !== 'boolean') throw bad('allow_no_origin must be true or false');
-  if (p.max_sockets !== undefined && (!Number.isInteger(p.max_sockets) || p.max_sockets < 1)) throw bad('max_sockets must be a whole number of at least 1');
+  if (p.max_sockets !== undefined && (!Number.isInteger(p.max_sockets) || p.max_sockets < 1))
+    throw bad('max_sockets must be a whole number of at least 1');
   if (p.once !== undefined && p.once !== true && p.once !== false) throw bad('once must be true or false');
   if (p.once && (typeof p.jti !== 'string' || !p.jti || typeof p.exp !== 'number')) throw bad('a single-use token needs jti and exp');
   let targets: TargetRule[];

@@ -63,42 +63,313 @@ export interface Config {
 }
 
 const SETTINGS: readonly Setting[] = [
-  { env: 'PORT', key: 'port', kind: 'int', def: '8080', min: 0, max: 65535, roles: ['all', 'router', 'relay'], doc: 'TCP port to listen on (0 = any free port)' },
-  { env: 'BIND', key: 'bind', kind: 'string', def: '127.0.0.1', roles: ['all', 'router', 'relay'], doc: 'address to bind (0.0.0.0 in containers)' },
-  { env: 'LOG_LEVEL', key: 'logLevel', kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error', 'silent'], roles: ['all', 'router', 'relay'], doc: 'log level of the JSON log lines on stdout' },
-  { env: 'REDIS_URL', key: 'redisUrl', kind: 'string', roles: ['router', 'relay'], doc: 'Redis URL of the coordination store (required for router and relay)' },
-  { env: 'REDIS_CLUSTER', key: 'redisCluster', kind: 'bool', def: 'false', roles: ['router', 'relay'], doc: 'REDIS_URL lists Redis Cluster seed nodes (comma-separated); keys share one hash tag' },
-  { env: 'STORE_PREFIX', key: 'storePrefix', kind: 'string', def: 'ps:', roles: ['router', 'relay'], doc: 'prefix of every Redis key and channel' },
-  { env: 'CREATE_TIMEOUT_MS', key: 'createTimeoutMs', kind: 'int', def: '10000', min: 100, max: 120000, roles: ['all', 'router'], doc: 'how long /create waits for the relay to open the upstream' },
-  { env: 'MAX_PENDING_CREATES', key: 'maxPendingCreates', kind: 'int', def: '1000', min: 1, max: 1000000, roles: ['all', 'router'], doc: 'creates in progress at once per router; more get too_many_pending' },
-  { env: 'AUTH', key: 'auth', kind: 'enum', def: 'token', values: ['token', 'none'], roles: ['all', 'router'], doc: "'token' requires a signed JWT on /create; 'none' lets anyone open any allowed target" },
-  { env: 'TOKEN_SECRET', key: 'tokenSecret', kind: 'string', roles: ['all', 'router'], doc: 'HMAC secret that verifies (and with `polysocket token`, signs) tokens' },
-  { env: 'TOKEN_PUBLIC_KEY', key: 'tokenPublicKey', kind: 'string', roles: ['router'], doc: 'PEM public key (RS256/ES256) that verifies tokens, instead of TOKEN_SECRET' },
-  { env: 'TOKEN_ALGORITHMS', key: 'tokenAlgorithms', kind: 'list', def: 'HS256', roles: ['all', 'router'], doc: 'comma-separated JWT algorithms accepted' },
+  {
+    env: 'PORT',
+    key: 'port',
+    kind: 'int',
+    def: '8080',
+    min: 0,
+    max: 65535,
+    roles: ['all', 'router', 'relay'],
+    doc: 'TCP port to listen on (0 = any free port)',
+  },
+  {
+    env: 'BIND',
+    key: 'bind',
+    kind: 'string',
+    def: '127.0.0.1',
+    roles: ['all', 'router', 'relay'],
+    doc: 'address to bind (0.0.0.0 in containers)',
+  },
+  {
+    env: 'LOG_LEVEL',
+    key: 'logLevel',
+    kind: 'enum',
+    def: 'info',
+    values: ['debug', 'info', 'warn', 'error', 'silent'],
+    roles: ['all', 'router', 'relay'],
+    doc: 'log level of the JSON log lines on stdout',
+  },
+  {
+    env: 'REDIS_URL',
+    key: 'redisUrl',
+    kind: 'string',
+    roles: ['router', 'relay'],
+    doc: 'Redis URL of the coordination store (required for router and relay)',
+  },
+  {
+    env: 'REDIS_CLUSTER',
+    key: 'redisCluster',
+    kind: 'bool',
+    def: 'false',
+    roles: ['router', 'relay'],
+    doc: 'REDIS_URL lists Redis Cluster seed nodes (comma-separated); keys share one hash tag',
+  },
+  {
+    env: 'STORE_PREFIX',
+    key: 'storePrefix',
+    kind: 'string',
+    def: 'ps:',
+    roles: ['router', 'relay'],
+    doc: 'prefix of every Redis key and channel',
+  },
+  {
+    env: 'CREATE_TIMEOUT_MS',
+    key: 'createTimeoutMs',
+    kind: 'int',
+    def: '10000',
+    min: 100,
+    max: 120000,
+    roles: ['all', 'router'],
+    doc: 'how long /create waits for the relay to open the upstream',
+  },
+  {
+    env: 'MAX_PENDING_CREATES',
+    key: 'maxPendingCreates',
+    kind: 'int',
+    def: '1000',
+    min: 1,
+    max: 1000000,
+    roles: ['all', 'router'],
+    doc: 'creates in progress at once per router; more get too_many_pending',
+  },
+  {
+    env: 'AUTH',
+    key: 'auth',
+    kind: 'enum',
+    def: 'token',
+    values: ['token', 'none'],
+    roles: ['all', 'router'],
+    doc: "'token' requires a signed JWT on /create; 'none' lets anyone open any allowed target",
+  },
+  {
+    env: 'TOKEN_SECRET',
+    key: 'tokenSecret',
+    kind: 'string',
+    roles: ['all', 'router'],
+    doc: 'HMAC secret that verifies (and with `polysocket token`, signs) tokens',
+  },
+  {
+    env: 'TOKEN_PUBLIC_KEY',
+    key: 'tokenPublicKey',
+    kind: 'string',
+    roles: ['router'],
+    doc: 'PEM public key (RS256/ES256) that verifies tokens, instead of TOKEN_SECRET',
+  },
+  {
+    env: 'TOKEN_ALGORITHMS',
+    key: 'tokenAlgorithms',
+    kind: 'list',
+    def: 'HS256',
+    roles: ['all', 'router'],
+    doc: 'comma-separated JWT algorithms accepted',
+  },
   { env: 'TOKEN_AUDIENCE', key: 'tokenAudience', kind: 'string', roles: ['all', 'router'], doc: 'required aud claim, when set' },
   { env: 'TOKEN_ISSUER', key: 'tokenIssuer', kind: 'string', roles: ['all', 'router'], doc: 'required iss claim, when set' },
-  { env: 'TOKEN_CLOCK_TOLERANCE_S', key: 'tokenClockToleranceS', kind: 'int', def: '5', min: 0, max: 300, roles: ['all', 'router'], doc: 'seconds of clock skew allowed on exp and nbf' },
-  { env: 'CREATES_PER_MINUTE_PER_IP', key: 'createsPerMinutePerIp', kind: 'int', def: '600', min: 1, max: 10000000, roles: ['all', 'router'], doc: 'rate limit of /create per client address' },
-  { env: 'CREATES_PER_MINUTE_PER_TOKEN', key: 'createsPerMinutePerToken', kind: 'int', def: '600', min: 1, max: 10000000, roles: ['all', 'router'], doc: 'rate limit of /create per token' },
-  { env: 'RELAY_ID', key: 'relayId', kind: 'string', roles: ['all', 'relay'], doc: 'this relay\'s name in the store (default: random)' },
-  { env: 'PUBLIC_HOST', key: 'publicHost', kind: 'string', def: '', roles: ['all', 'relay'], doc: 'host[:port] clients reach this relay at; sockets get <uniq>.<PUBLIC_HOST> (default localhost:<PORT>)' },
-  { env: 'PUBLIC_SCHEME', key: 'publicScheme', kind: 'enum', def: 'http', values: ['http', 'https'], roles: ['all', 'relay'], doc: 'scheme of the socket URLs handed to clients' },
-  { env: 'SUBDOMAINS', key: 'subdomains', kind: 'bool', def: 'true', roles: ['all', 'relay'], doc: 'give every socket its own <uniq>. subdomain (needs wildcard DNS)' },
-  { env: 'HEARTBEAT_MS', key: 'heartbeatMs', kind: 'int', def: '2000', min: 10, max: 60000, roles: ['relay'], doc: 'how often a relay refreshes its registration' },
-  { env: 'RELAY_TTL_MS', key: 'relayTtlMs', kind: 'int', def: '6000', min: 30, max: 300000, roles: ['relay'], doc: 'a relay whose registration is older than this is dead' },
-  { env: 'POLL_MAX_TTL_MS', key: 'pollMaxTtlMs', kind: 'int', def: '25000', min: 0, max: 120000, roles: ['all', 'relay'], doc: 'longest a poll is held before a heartbeat answers it' },
-  { env: 'IDLE_TIMEOUT_MS', key: 'idleTimeoutMs', kind: 'int', def: '30000', min: 10, max: 3600000, roles: ['all', 'relay'], doc: 'a socket with no poll for this long is closed (upstream gets 1001)' },
-  { env: 'UPSTREAM_CONNECT_TIMEOUT_MS', key: 'upstreamConnectTimeoutMs', kind: 'int', def: '8000', min: 50, max: 120000, roles: ['all', 'relay'], doc: 'handshake timeout of the upstream WebSocket' },
-  { env: 'UPSTREAM_STALL_MS', key: 'upstreamStallMs', kind: 'int', def: '10000', min: 100, max: 600000, roles: ['all', 'relay'], doc: 'a send held this long because the upstream is not reading closes the socket (1008)' },
-  { env: 'UPSTREAM_CLOSE_TIMEOUT_MS', key: 'upstreamCloseTimeoutMs', kind: 'int', def: '2000', min: 10, max: 60000, roles: ['all', 'relay'], doc: 'how long an upstream gets to answer a close before its connection is cut' },
-  { env: 'MAX_BUFFERED_BYTES', key: 'maxBufferedBytes', kind: 'int', def: '1048576', min: 1024, max: 1073741824, roles: ['all', 'relay'], doc: 'unacked bytes a socket may hold for its client (and queue upstream); past it the socket closes with 1009' },
-  { env: 'MAX_MESSAGE_BYTES', key: 'maxMessageBytes', kind: 'int', def: '1048576', min: 16, max: 1073741824, roles: ['all', 'relay'], doc: 'largest message either way, in bytes' },
-  { env: 'MAX_CHUNKS', key: 'maxChunks', kind: 'int', def: '1024', min: 1, max: 1000000, roles: ['all', 'relay'], doc: 'most chunks one continued send may have' },
-  { env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', def: '4194304', min: 1024, max: 1073741824, roles: ['all', 'relay'], doc: 'largest POST body' },
-  { env: 'MAX_URL_BYTES', key: 'maxUrlBytes', kind: 'int', def: '8192', min: 256, max: 1048576, roles: ['all', 'router', 'relay'], doc: 'longest request URL' },
-  { env: 'MAX_SOCKETS', key: 'maxSockets', kind: 'int', def: '10000', min: 1, max: 1000000, roles: ['all', 'relay'], doc: 'sockets one relay holds at most' },
-  { env: 'DRAIN_TIMEOUT_MS', key: 'drainTimeoutMs', kind: 'int', def: '5000', min: 0, max: 600000, roles: ['all', 'relay'], doc: 'on SIGTERM, how long clients get to fetch their close before exit' },
-  { env: 'ALLOW_TARGETS', key: 'allowTargets', kind: 'list', def: '', roles: ['all', 'relay'], doc: 'comma-separated hosts, IPs or CIDRs the relay may reach even though private or loopback' },
+  {
+    env: 'TOKEN_CLOCK_TOLERANCE_S',
+    key: 'tokenClockToleranceS',
+    kind: 'int',
+    def: '5',
+    min: 0,
+    max: 300,
+    roles: ['all', 'router'],
+    doc: 'seconds of clock skew allowed on exp and nbf',
+  },
+  {
+    env: 'CREATES_PER_MINUTE_PER_IP',
+    key: 'createsPerMinutePerIp',
+    kind: 'int',
+    def: '600',
+    min: 1,
+    max: 10000000,
+    roles: ['all', 'router'],
+    doc: 'rate limit of /create per client address',
+  },
+  {
+    env: 'CREATES_PER_MINUTE_PER_TOKEN',
+    key: 'createsPerMinutePerToken',
+    kind: 'int',
+    def: '600',
+    min: 1,
+    max: 10000000,
+    roles: ['all', 'router'],
+    doc: 'rate limit of /create per token',
+  },
+  { env: 'RELAY_ID', key: 'relayId', kind: 'string', roles: ['all', 'relay'], doc: "this relay's name in the store (default: random)" },
+  {
+    env: 'PUBLIC_HOST',
+    key: 'publicHost',
+    kind: 'string',
+    def: '',
+    roles: ['all', 'relay'],
+    doc: 'host[:port] clients reach this relay at; sockets get <uniq>.<PUBLIC_HOST> (default localhost:<PORT>)',
+  },
+  {
+    env: 'PUBLIC_SCHEME',
+    key: 'publicScheme',
+    kind: 'enum',
+    def: 'http',
+    values: ['http', 'https'],
+    roles: ['all', 'relay'],
+    doc: 'scheme of the socket URLs handed to clients',
+  },
+  {
+    env: 'SUBDOMAINS',
+    key: 'subdomains',
+    kind: 'bool',
+    def: 'true',
+    roles: ['all', 'relay'],
+    doc: 'give every socket its own <uniq>. subdomain (needs wildcard DNS)',
+  },
+  {
+    env: 'HEARTBEAT_MS',
+    key: 'heartbeatMs',
+    kind: 'int',
+    def: '2000',
+    min: 10,
+    max: 60000,
+    roles: ['relay'],
+    doc: 'how often a relay refreshes its registration',
+  },
+  {
+    env: 'RELAY_TTL_MS',
+    key: 'relayTtlMs',
+    kind: 'int',
+    def: '6000',
+    min: 30,
+    max: 300000,
+    roles: ['relay'],
+    doc: 'a relay whose registration is older than this is dead',
+  },
+  {
+    env: 'POLL_MAX_TTL_MS',
+    key: 'pollMaxTtlMs',
+    kind: 'int',
+    def: '25000',
+    min: 0,
+    max: 120000,
+    roles: ['all', 'relay'],
+    doc: 'longest a poll is held before a heartbeat answers it',
+  },
+  {
+    env: 'IDLE_TIMEOUT_MS',
+    key: 'idleTimeoutMs',
+    kind: 'int',
+    def: '30000',
+    min: 10,
+    max: 3600000,
+    roles: ['all', 'relay'],
+    doc: 'a socket with no poll for this long is closed (upstream gets 1001)',
+  },
+  {
+    env: 'UPSTREAM_CONNECT_TIMEOUT_MS',
+    key: 'upstreamConnectTimeoutMs',
+    kind: 'int',
+    def: '8000',
+    min: 50,
+    max: 120000,
+    roles: ['all', 'relay'],
+    doc: 'handshake timeout of the upstream WebSocket',
+  },
+  {
+    env: 'UPSTREAM_STALL_MS',
+    key: 'upstreamStallMs',
+    kind: 'int',
+    def: '10000',
+    min: 100,
+    max: 600000,
+    roles: ['all', 'relay'],
+    doc: 'a send held this long because the upstream is not reading closes the socket (1008)',
+  },
+  {
+    env: 'UPSTREAM_CLOSE_TIMEOUT_MS',
+    key: 'upstreamCloseTimeoutMs',
+    kind: 'int',
+    def: '2000',
+    min: 10,
+    max: 60000,
+    roles: ['all', 'relay'],
+    doc: 'how long an upstream gets to answer a close before its connection is cut',
+  },
+  {
+    env: 'MAX_BUFFERED_BYTES',
+    key: 'maxBufferedBytes',
+    kind: 'int',
+    def: '1048576',
+    min: 1024,
+    max: 1073741824,
+    roles: ['all', 'relay'],
+    doc: 'unacked bytes a socket may hold for its client (and queue upstream); past it the socket closes with 1009',
+  },
+  {
+    env: 'MAX_MESSAGE_BYTES',
+    key: 'maxMessageBytes',
+    kind: 'int',
+    def: '1048576',
+    min: 16,
+    max: 1073741824,
+    roles: ['all', 'relay'],
+    doc: 'largest message either way, in bytes',
+  },
+  {
+    env: 'MAX_CHUNKS',
+    key: 'maxChunks',
+    kind: 'int',
+    def: '1024',
+    min: 1,
+    max: 1000000,
+    roles: ['all', 'relay'],
+    doc: 'most chunks one continued send may have',
+  },
+  {
+    env: 'MAX_BODY_BYTES',
+    key: 'maxBodyBytes',
+    kind: 'int',
+    def: '4194304',
+    min: 1024,
+    max: 1073741824,
+    roles: ['all', 'relay'],
+    doc: 'largest POST body',
+  },
+  {
+    env: 'MAX_URL_BYTES',
+    key: 'maxUrlBytes',
+    kind: 'int',
+    def: '8192',
+    min: 256,
+    max: 1048576,
+    roles: ['all', 'router', 'relay'],
+    doc: 'longest request URL',
+  },
+  {
+    env: 'MAX_SOCKETS',
+    key: 'maxSockets',
+    kind: 'int',
+    def: '10000',
+    min: 1,
+    max: 1000000,
+    roles: ['all', 'relay'],
+    doc: 'sockets one relay holds at most',
+  },
+  {
+    env: 'DRAIN_TIMEOUT_MS',
+    key: 'drainTimeoutMs',
+    kind: 'int',
+    def: '5000',
+    min: 0,
+    max: 600000,
+    roles: ['all', 'relay'],
+    doc: 'on SIGTERM, how long clients get to fetch their close before exit',
+  },
+  {
+    env: 'ALLOW_TARGETS',
+    key: 'allowTargets',
+    kind: 'list',
+    def: '',
+    roles: ['all', 'relay'],
+    doc: 'comma-separated hosts, IPs or CIDRs the relay may reach even though private or loopback',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -128,13 +399,18 @@ function parse(s: Setting, raw: string, problems: string[]): unknown {
       problems.push(`${s.env}=${JSON.stringify(raw)} is not true or false`);
       return undefined;
     case 'enum':
-      if (!s.values!.includes(raw)) {
-        problems.push(`${s.env}=${JSON.stringify(raw)} must be one of ${s.values!.join(', ')}`);
+      if (!s.values?.includes(raw)) {
+        problems.push(`${s.env}=${JSON.stringify(raw)} must be one of ${s.values?.join(', ')}`);
         return undefined;
       }
       return raw;
     case 'list':
-      return Object.freeze(raw.split(',').map((x) => x.trim()).filter(Boolean));
+      return Object.freeze(
+        raw
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      );
     case 'string':
       return raw;
   }
@@ -153,13 +429,14 @@ export function loadConfig(env: Record<string, string | undefined>, role: Role =
   const c = out as unknown as Config;
   if (c.relayId === undefined) c.relayId = `relay-${randomBytes(4).toString('hex')}`;
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(c.relayId)) problems.push('RELAY_ID may hold only letters, digits, _ . - (at most 64)');
-  if (c.publicHost && !new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i').test(c.publicHost)) problems.push(`PUBLIC_HOST=${JSON.stringify(c.publicHost)} must be host or host:port`);
+  if (c.publicHost && !new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i').test(c.publicHost))
+    problems.push(`PUBLIC_HOST=${JSON.stringify(c.publicHost)} must be host or host:port`);
   if (role !== 'all' && !c.redisUrl) problems.push(`REDIS_URL is required for the ${role} role (the all-in-one 'start' needs none)`);
   if (c.relayTtlMs !== undefined && c.heartbeatMs !== undefined && c.relayTtlMs <= c.heartbeatMs) {
     problems.push(`RELAY_TTL_MS (${c.relayTtlMs}) must be greater than HEARTBEAT_MS (${c.heartbeatMs})`);
   }
   if (role !== 'relay' && c.auth === 'token' && !c.tokenSecret && !c.tokenPublicKey && role !== 'all') {
-    problems.push("AUTH=token needs TOKEN_SECRET or TOKEN_PUBLIC_KEY (or set AUTH=none to run an open proxy on purpose)");
+    problems.push('AUTH=token needs TOKEN_SECRET or TOKEN_PUBLIC_KEY (or set AUTH=none to run an open proxy on purpose)');
   }
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(c);

@@ -73,7 +73,7 @@ export class PolysocketError extends Error {
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERRORS, value);
+  return typeof value === 'string' && Object.hasOwn(ERRORS, value);
 }
 
 /** Any thrown value as a PolysocketError; unexpected ones become `internal` (and keep the cause for logs). */

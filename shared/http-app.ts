@@ -26,7 +26,8 @@ export function finishApp(app: express.Express, log: Logger): void {
   app.use((_req, _res, next) => next(new PolysocketError('not_found')));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = asPolysocketError(err);
-    if (e.code === 'internal') log.error('request_failed', { url: redactUrl(req.originalUrl), ...errorFields((e as { cause?: unknown }).cause) });
+    if (e.code === 'internal')
+      log.error('request_failed', { url: redactUrl(req.originalUrl), ...errorFields((e as { cause?: unknown }).cause) });
     answerError(res, req.query ?? {}, e);
   });
 }

@@ -8,7 +8,7 @@ export function newSocketId(): string {
 
 /** A DNS label of its own, unrelated to the socket id (host names land in DNS and proxy logs). */
 export function newUniqLabel(): string {
-  return 'u' + randomBytes(6).toString('hex');
+  return `u${randomBytes(6).toString('hex')}`;
 }
 
 export function newRequestId(): string {

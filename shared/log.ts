@@ -43,7 +43,7 @@ export function createLogger(level: Level, base: Record<string, unknown> = {}, w
 /** Strips the query string: tokens and message data travel there. */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q) + '?[redacted]';
+  return q < 0 ? url : `${url.slice(0, q)}?[redacted]`;
 }
 
 export function errorFields(err: unknown): Record<string, unknown> {

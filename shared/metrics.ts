@@ -17,7 +17,15 @@ export interface TrafficStats {
 }
 
 export function newTrafficStats(): TrafficStats {
-  return { messagesToClient: 0, bytesToClient: 0, messagesToUpstream: 0, bytesToUpstream: 0, pollsWithMessages: 0, pollsHeartbeat: 0, pollsEmpty: 0 };
+  return {
+    messagesToClient: 0,
+    bytesToClient: 0,
+    messagesToUpstream: 0,
+    bytesToUpstream: 0,
+    pollsWithMessages: 0,
+    pollsHeartbeat: 0,
+    pollsEmpty: 0,
+  };
 }
 
 /** What a relay reports at scrape time. */
@@ -40,7 +48,12 @@ export class Metrics {
     // nodejs_eventloop_lag_seconds and the usual process metrics
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
     const registers = [this.registry];
-    this.creates = new Counter({ name: 'polysocket_creates_total', help: '/create answers by outcome (ok or the error code)', labelNames: ['outcome'], registers });
+    this.creates = new Counter({
+      name: 'polysocket_creates_total',
+      help: '/create answers by outcome (ok or the error code)',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.upstreamConnect = new Histogram({
       name: 'polysocket_upstream_connect_seconds',
       help: 'time to open the upstream WebSocket',
@@ -55,24 +68,43 @@ export class Metrics {
   watchRelay(snapshot: () => RelaySnapshot): void {
     const registers = [this.registry];
     const gauge = (name: string, help: string, read: (s: RelaySnapshot) => number) =>
-      new Gauge({ name, help, registers, collect() { this.set(read(snapshot())); } });
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(snapshot()));
+        },
+      });
     gauge('polysocket_sockets_open', 'sockets whose upstream is open', (s) => s.socketsOpen);
     gauge('polysocket_sessions', 'sessions held, closed ones waiting for their close to be fetched included', (s) => s.sessions);
     gauge('polysocket_polls_waiting', 'long-polls being held', (s) => s.pollsWaiting);
     gauge('polysocket_buffered_bytes', 'unacked bytes waiting for clients', (s) => s.bufferedBytes);
     const counter = (name: string, help: string, pairs: [string, (t: TrafficStats) => number][]) =>
       new Counter({
-        name, help, labelNames: ['direction'], registers,
+        name,
+        help,
+        labelNames: ['direction'],
+        registers,
         collect() {
           const t = snapshot().stats;
           this.reset();
           for (const [direction, read] of pairs) this.inc({ direction }, read(t));
         },
       });
-    counter('polysocket_messages_total', 'messages relayed', [['to_client', (t) => t.messagesToClient], ['to_upstream', (t) => t.messagesToUpstream]]);
-    counter('polysocket_bytes_total', 'payload bytes relayed', [['to_client', (t) => t.bytesToClient], ['to_upstream', (t) => t.bytesToUpstream]]);
+    counter('polysocket_messages_total', 'messages relayed', [
+      ['to_client', (t) => t.messagesToClient],
+      ['to_upstream', (t) => t.messagesToUpstream],
+    ]);
+    counter('polysocket_bytes_total', 'payload bytes relayed', [
+      ['to_client', (t) => t.bytesToClient],
+      ['to_upstream', (t) => t.bytesToUpstream],
+    ]);
     new Counter({
-      name: 'polysocket_polls_total', help: 'long-polls answered, by how', labelNames: ['answer'], registers,
+      name: 'polysocket_polls_total',
+      help: 'long-polls answered, by how',
+      labelNames: ['answer'],
+      registers,
       collect() {
         const t = snapshot().stats;
         this.reset();

@@ -25,7 +25,9 @@ export function opsRoutes(r: Readiness, metrics: Metrics): Router {
   router.get('/readyz', (_req, res, next) => {
     readinessProblems(r)
       .then((reasons) =>
-        reasons.length ? sendError(res, undefined, new PolysocketError('not_ready', `not ready: ${reasons.join('; ')}`, { reasons })) : sendOk(res, undefined, { ok: true }),
+        reasons.length
+          ? sendError(res, undefined, new PolysocketError('not_ready', `not ready: ${reasons.join('; ')}`, { reasons }))
+          : sendOk(res, undefined, { ok: true }),
       )
       .catch(next);
   });

@@ -16,7 +16,13 @@ export function param(source: Fields, name: string): string | undefined {
 }
 
 /** A whole number parameter within [min, max], or undefined when absent. */
-export function intParam(source: Fields, name: string, min: number, max: number, code: 'bad_parameter' | 'bad_ttl' | 'bad_ack' = 'bad_parameter'): number | undefined {
+export function intParam(
+  source: Fields,
+  name: string,
+  min: number,
+  max: number,
+  code: 'bad_parameter' | 'bad_ttl' | 'bad_ack' = 'bad_parameter',
+): number | undefined {
   const v = param(source, name);
   if (v === undefined || v === '') return undefined;
   if (!/^\d{1,15}$/.test(v)) throw new PolysocketError(code, `${name} must be a whole number`);

@@ -8,7 +8,11 @@ function unwrap(text: string): any {
   return JSON.parse(text.startsWith('/**/') ? text.slice(text.indexOf('(') + 1, -2) : text);
 }
 
-export async function connectPolysocket(routerBase: string, target: string, ttl = 25000): Promise<BenchClient & { socket: string; url: string }> {
+export async function connectPolysocket(
+  routerBase: string,
+  target: string,
+  ttl = 25000,
+): Promise<BenchClient & { socket: string; url: string }> {
   const created = unwrap((await httpRequest(`${routerBase}/create?cb=c&from=bench&target=${encodeURIComponent(target)}`)).text);
   if (!created.ok) throw new Error(`create failed: ${created.error}`);
   const base = `${created.url}`;

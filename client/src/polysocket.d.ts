@@ -51,10 +51,10 @@ export declare class PolySocket extends EventTarget implements WebSocket {
    * The `error` event carries the same in `message`.
    */
   readonly errorCode: string | null;
-  onopen: ((this: WebSocket, ev: Event) => any) | null;
-  onmessage: ((this: WebSocket, ev: MessageEvent) => any) | null;
-  onerror: ((this: WebSocket, ev: Event) => any) | null;
-  onclose: ((this: WebSocket, ev: CloseEvent) => any) | null;
+  onopen: ((this: WebSocket, ev: Event) => unknown) | null;
+  onmessage: ((this: WebSocket, ev: MessageEvent) => unknown) | null;
+  onerror: ((this: WebSocket, ev: Event) => unknown) | null;
+  onclose: ((this: WebSocket, ev: CloseEvent) => unknown) | null;
   send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void;
   close(code?: number, reason?: string): void;
 }

@@ -114,7 +114,8 @@
     var bytes = hasTyped ? new window.Uint8Array(len) : [];
     var j = 0;
     for (var i = 0; i < s.length; i += 4) {
-      var t = (B64INDEX[s.charAt(i)] << 18) | (B64INDEX[s.charAt(i + 1)] << 12) | ((B64INDEX[s.charAt(i + 2)] || 0) << 6) | (B64INDEX[s.charAt(i + 3)] || 0);
+      var t = (B64INDEX[s.charAt(i)] << 18) | (B64INDEX[s.charAt(i + 1)] << 12) |
+        ((B64INDEX[s.charAt(i + 2)] || 0) << 6) | (B64INDEX[s.charAt(i + 3)] || 0);
       if (j < len) bytes[j++] = (t >> 16) & 255;
       if (j < len) bytes[j++] = (t >> 8) & 255;
       if (j < len) bytes[j++] = t & 255;
@@ -324,7 +325,9 @@
     var list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols;
     var seen = {};
     for (var i = 0; i < list.length; i++) {
-      if (!TOKEN_RE.test(list[i]) || seen['$' + list[i]]) throw domError('SyntaxError', "Failed to construct 'WebSocket': The subprotocol '" + list[i] + "' is invalid.");
+      if (!TOKEN_RE.test(list[i]) || seen['$' + list[i]]) {
+        throw domError('SyntaxError', "Failed to construct 'WebSocket': The subprotocol '" + list[i] + "' is invalid.");
+      }
       seen['$' + list[i]] = true;
     }
     this.url = url;
@@ -388,7 +391,9 @@
   };
 
   proto.send = function (data) {
-    if (this.readyState === CONNECTING) throw domError('InvalidStateError', "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.");
+    if (this.readyState === CONNECTING) {
+      throw domError('InvalidStateError', "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.");
+    }
     var item;
     if (typeof data === 'string') {
       item = textItem(data);
@@ -435,10 +440,13 @@
 
   proto.close = function (code, reason) {
     if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) {
-      throw domError('InvalidAccessError', "Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. " + code + ' is neither.');
+      throw domError('InvalidAccessError', "Failed to execute 'close' on 'WebSocket': " +
+        'The close code must be either 1000, or between 3000 and 4999. ' + code + ' is neither.');
     }
     reason = reason === undefined ? '' : String(reason);
-    if (utf8Length(reason) > 123) throw domError('SyntaxError', "Failed to execute 'close' on 'WebSocket': The message must not be greater than 123 bytes.");
+    if (utf8Length(reason) > 123) {
+      throw domError('SyntaxError', "Failed to execute 'close' on 'WebSocket': The message must not be greater than 123 bytes.");
+    }
     if (this.readyState === CLOSING || this.readyState === CLOSED) return;
     if (this.readyState === CONNECTING) {
       // Fails the connection (1006) once /create has answered; the relay is told to let go.
@@ -622,7 +630,8 @@
     }
     var chunks = [];
     for (var j = 0; j < pieces.length; j++) {
-      chunks.push({ t: it.t, d: pieces[j], c: j < pieces.length - 1, enc: encodeURIComponent(pieces[j]).length, whole: j === pieces.length - 1 ? whole : 0 });
+      var last = j === pieces.length - 1;
+      chunks.push({ t: it.t, d: pieces[j], c: !last, enc: encodeURIComponent(pieces[j]).length, whole: last ? whole : 0 });
     }
     var args = [i, 1];
     for (var a = 0; a < chunks.length; a++) args.push(chunks[a]);

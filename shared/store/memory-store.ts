@@ -49,17 +49,29 @@ export class MemoryStore implements CoordinationStore {
     const handler = this.handlers.get(relayId);
     if (!handler) return Promise.resolve({ ok: false, error: 'relay_unavailable', message: `relay ${relayId} is not serving` });
     return new Promise<OpenResult>((resolve, reject) => {
-      const timer = setTimeout(() => resolve({ ok: false, error: 'create_timeout', message: `relay ${relayId} did not answer within ${timeoutMs} ms` }), timeoutMs);
+      const timer = setTimeout(
+        () => resolve({ ok: false, error: 'create_timeout', message: `relay ${relayId} did not answer within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
       handler(structuredClone(req)).then(
-        (r) => { clearTimeout(timer); resolve(r); },
-        (e) => { clearTimeout(timer); reject(e); },
+        (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       );
     });
   }
 
   async acquireSlot(key: string, socketId: string, relayId: string, max: number): Promise<boolean> {
     let held = this.slots.get(key);
-    if (!held) this.slots.set(key, (held = new Map()));
+    if (!held) {
+      held = new Map();
+      this.slots.set(key, held);
+    }
     if (held.size >= max) {
       const now = this.now();
       for (const [sid, rid] of held) {

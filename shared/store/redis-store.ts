@@ -74,7 +74,11 @@ export class RedisStore implements CoordinationStore {
   private readonly handlers = new Map<string, OpenHandler>();
   private replySubscribed: Promise<unknown> | undefined;
 
-  private constructor(private readonly opts: RedisStoreOptions, cmd: Commands, sub: Client) {
+  private constructor(
+    private readonly opts: RedisStoreOptions,
+    cmd: Commands,
+    sub: Client,
+  ) {
     this.cmd = cmd;
     this.sub = sub;
     this.p = opts.cluster ? clusterPrefix(opts.prefix) : opts.prefix;
@@ -119,7 +123,13 @@ export class RedisStore implements CoordinationStore {
         return { host: url.hostname, port: Number(url.port || 6379) };
       });
       const { retryStrategy, enableOfflineQueue, lazyConnect, ...redisOptions } = base;
-      return new Cluster(nodes, { redisOptions: { ...redisOptions, commandTimeout }, clusterRetryStrategy: retryStrategy, enableOfflineQueue, lazyConnect, shardedSubscribers: true });
+      return new Cluster(nodes, {
+        redisOptions: { ...redisOptions, commandTimeout },
+        clusterRetryStrategy: retryStrategy,
+        enableOfflineQueue,
+        lazyConnect,
+        shardedSubscribers: true,
+      });
     };
     const cmd = client(2000) as Commands;
     const sub = client();
@@ -139,7 +149,10 @@ export class RedisStore implements CoordinationStore {
     } catch (err) {
       cmd.disconnect();
       sub.disconnect();
-      throw new PolysocketError('store_unavailable', `cannot reach Redis at ${safeUrl(opts.url)} within ${timeout} ms: ${(err as Error).message}`);
+      throw new PolysocketError(
+        'store_unavailable',
+        `cannot reach Redis at ${safeUrl(opts.url)} within ${timeout} ms: ${(err as Error).message}`,
+      );
     }
     return new RedisStore(opts, cmd, sub);
   }
@@ -160,7 +173,11 @@ export class RedisStore implements CoordinationStore {
     const values = await this.run(() => this.cmd.mget(ids.map((id) => `${this.p}relay:${id}`)));
     const live: RelayInfo[] = [];
     const dead: string[] = [];
-    values.forEach((v, i) => (v === null ? dead.push(ids[i]) : live.push(JSON.parse(v) as RelayInfo)));
+    for (let i = 0; i < ids.length; i++) {
+      const v = values[i];
+      if (v === null) dead.push(ids[i]);
+      else live.push(JSON.parse(v) as RelayInfo);
+    }
     if (dead.length) await this.run(() => this.cmd.srem(`${this.p}relays`, ...dead));
     return live;
   }
@@ -197,7 +214,8 @@ export class RedisStore implements CoordinationStore {
       });
       this.publish(`${this.p}open:${relayId}`, JSON.stringify(envelope)).then(
         (receivers) => {
-          if (receivers === 0) this.waiting.get(id)?.({ ok: false, error: 'relay_unavailable', message: `relay ${relayId} is not serving` });
+          if (receivers === 0)
+            this.waiting.get(id)?.({ ok: false, error: 'relay_unavailable', message: `relay ${relayId} is not serving` });
         },
         (err) => {
           clearTimeout(timer);

@@ -28,9 +28,7 @@ export interface OpenRequest {
   slotKey?: string;
 }
 
-export type OpenResult =
-  | { ok: true; fqdn: string; url: string; protocol: string }
-  | { ok: false; error: ErrorCode; message: string };
+export type OpenResult = { ok: true; fqdn: string; url: string; protocol: string } | { ok: false; error: ErrorCode; message: string };
 
 export type OpenHandler = (req: OpenRequest) => Promise<OpenResult>;
 

@@ -28,7 +28,9 @@ window.kit = {
       var ws = protocols ? new WebSocket(url, protocols) : new WebSocket(url);
       ws.inbox = []; ws.waiters = [];
       ws.onmessage = function (e) { var w = ws.waiters.shift(); if (w) w(e); else ws.inbox.push(e); };
-      ws.closed = new Promise(function (r) { ws.addEventListener('close', function (e) { r({ code: e.code, reason: e.reason, wasClean: e.wasClean }); }); });
+      ws.closed = new Promise(function (r) {
+        ws.addEventListener('close', function (e) { r({ code: e.code, reason: e.reason, wasClean: e.wasClean }); });
+      });
       ws.onopen = function () { resolve(ws); };
       ws.onerror = function () { reject(new Error('error before open')); };
     });
@@ -57,7 +59,12 @@ async function openPage(html: string): Promise<Page> {
 }
 
 beforeAll(async () => {
-  [browser, pages, proxy, up] = await Promise.all([launchChromium(), startPageServer(), startLossyProxy(), startUpstream({ protocols: ['chat.v2'] })]);
+  [browser, pages, proxy, up] = await Promise.all([
+    launchChromium(),
+    startPageServer(),
+    startLossyProxy(),
+    startUpstream({ protocols: ['chat.v2'] }),
+  ]);
   svc = await allInOne({ AUTH: 'token', TOKEN_SECRET: SECRET, PUBLIC_HOST: `localhost:${proxy.port}` });
   proxy.target.port = svc.port;
   token = mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], origins: [pages.origin] });
@@ -78,7 +85,11 @@ describe('polyfill mode (window.WebSocket deleted before the script loads)', () 
   afterAll(() => page.close());
 
   test('installs itself as window.WebSocket', async () => {
-    expect(await page.evaluate(() => (window as any).WebSocket === (window as any).PolySocket && (window as any).PolySocket.Native === undefined)).toBe(true);
+    expect(
+      await page.evaluate(
+        () => (window as any).WebSocket === (window as any).PolySocket && (window as any).PolySocket.Native === undefined,
+      ),
+    ).toBe(true);
   });
 
   test('text echoes, with the WebSocket constants and state', async () => {
@@ -155,10 +166,26 @@ describe('polyfill mode (window.WebSocket deleted before the script loads)', () 
     const r = await page.evaluate(async (url) => {
       const names: string[] = [];
       const ws = new (window as any).WebSocket(url);
-      try { ws.send('early'); } catch (e: any) { names.push(e.name); }
-      try { ws.close(1001); } catch (e: any) { names.push(e.name); }
-      try { ws.close(1000, 'é'.repeat(62)); } catch (e: any) { names.push(e.name); }
-      try { new (window as any).WebSocket('http://example.com/'); } catch (e: any) { names.push(e.name); }
+      try {
+        ws.send('early');
+      } catch (e: any) {
+        names.push(e.name);
+      }
+      try {
+        ws.close(1001);
+      } catch (e: any) {
+        names.push(e.name);
+      }
+      try {
+        ws.close(1000, 'é'.repeat(62));
+      } catch (e: any) {
+        names.push(e.name);
+      }
+      try {
+        new (window as any).WebSocket('http://example.com/');
+      } catch (e: any) {
+        names.push(e.name);
+      }
       ws.close();
       return names;
     }, up.url);
@@ -198,7 +225,11 @@ describe('polyfill mode (window.WebSocket deleted before the script loads)', () 
       await new Promise((r) => (ws.onclose = r));
       return { before, errorCode: ws.errorCode, message };
     });
-    expect(seen).toEqual({ before: null, errorCode: 'target_not_allowed', message: 'polysocket: target_not_allowed (ws://forbidden.example.com/)' });
+    expect(seen).toEqual({
+      before: null,
+      errorCode: 'target_not_allowed',
+      message: 'polysocket: target_not_allowed (ws://forbidden.example.com/)',
+    });
     await until(() => warnings.length > 0, 10_000, 'the console warning');
     expect(warnings).toEqual(['polysocket: target_not_allowed (ws://forbidden.example.com/)']);
   });
@@ -211,7 +242,7 @@ describe('nothing lost, nothing twice', () => {
     try {
       const got = await page.evaluate(async (url) => {
         const ws = await (window as any).kit.open(url);
-        for (let i = 1; i <= 40; i++) ws.send('m' + i);
+        for (let i = 1; i <= 40; i++) ws.send(`m${i}`);
         const out: string[] = [];
         for (let i = 1; i <= 40; i++) out.push((await (window as any).kit.next(ws)).data);
         return out;
@@ -247,14 +278,17 @@ describe('long sends over JSONP GET are chunked under the URL limit', () => {
     const page = await openPage(pageHtml({ config: { forceJsonp: true } }));
     try {
       const text = 'a€𝄞'.repeat(2000);
-      await page.evaluate(async ({ url, text }) => {
-        const ws = await (window as any).kit.open(url);
-        ws.send(text);
-        const bytes = new Uint8Array(5000);
-        for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251;
-        ws.send(bytes);
-        ws.send('after');
-      }, { url: own.url, text });
+      await page.evaluate(
+        async ({ url, text }) => {
+          const ws = await (window as any).kit.open(url);
+          ws.send(text);
+          const bytes = new Uint8Array(5000);
+          for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251;
+          ws.send(bytes);
+          ws.send('after');
+        },
+        { url: own.url, text },
+      );
       await own.receivedCount(3);
       expect(own.received[0]).toBe(text);
       expect(own.received[1]).toEqual(Buffer.from(Array.from({ length: 5000 }, (_v, i) => i % 251)));
@@ -274,7 +308,7 @@ test('a page that runs on leaves no scripts and no callbacks behind', async () =
       const before = scripts();
       const ws = await (window as any).kit.open(url);
       for (let i = 0; i < 100; i++) {
-        ws.send('x' + i);
+        ws.send(`x${i}`);
         await (window as any).kit.next(ws);
       }
       // a poll and a send may be in flight: at most two scripts and two callbacks, after 100 round trips
@@ -326,10 +360,13 @@ test("the all-in-one's demo page echoes through the long-poll path", async () =>
 test('a token from a page function (callback style), and every request names the client version', async () => {
   const page = await browser.newPage();
   try {
-    const html = pageHtml({ extra: '' }).replace(
-      `data-token="${token}"`,
-      '',
-    ).replace('<script src=', `<script>window.POLYSOCKET_CONFIG = { token: function (done) { setTimeout(function () { done(${JSON.stringify(token)}); }, 10); }, forceJsonp: false };</script>\n<script src=`);
+    const html = pageHtml({ extra: '' })
+      .replace(`data-token="${token}"`, '')
+      .replace(
+        '<script src=',
+        '<script>window.POLYSOCKET_CONFIG = { forceJsonp: false,\n' +
+          `token: function (done) { setTimeout(function () { done(${JSON.stringify(token)}); }, 10); } };</script>\n<script src=`,
+      );
     await page.goto(pages.page('/token-fn.html', html));
     const echoed = await page.evaluate(async (url) => {
       const ws = await (window as any).kit.open(url);

@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
@@ -51,11 +51,16 @@ afterAll(async () => {
 async function pageWith(library: string): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (err) => console.error('page error:', err.message));
-  await page.goto(pages.page(`/${library}-${Math.random().toString(36).slice(2)}.html`, `<!doctype html><html><head><meta charset="utf-8"></head><body>
+  await page.goto(
+    pages.page(
+      `/${library}-${Math.random().toString(36).slice(2)}.html`,
+      `<!doctype html><html><head><meta charset="utf-8"></head><body>
 <script>delete window.WebSocket;</script>
 <script src="${svc.base}/polysocket.js" data-router="${svc.base}" data-token="${token}"></script>
 <script src="${pages.origin}/lib/${library}.js"></script>
-</body></html>`));
+</body></html>`,
+    ),
+  );
   return page;
 }
 
@@ -79,7 +84,11 @@ describe('mqtt.js against Mosquitto', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ps-mosq-'));
     const conf = path.join(dir, 'mosquitto.conf');
     // Mosquitto 2.0.11 needs a plain listener too, and socket_domain to bind websockets to IPv4 loopback.
-    writeFileSync(conf, `listener ${plain} 127.0.0.1\nlistener ${ws} 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\nallow_anonymous true\npersistence false\n`);
+    writeFileSync(
+      conf,
+      `listener ${plain} 127.0.0.1\nlistener ${ws} 127.0.0.1\nprotocol websockets\n` +
+        'socket_domain ipv4\nallow_anonymous true\npersistence false\n',
+    );
     mosquitto = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
     await until(() => reachable(ws), 10_000, 'mosquitto listening');
   });
@@ -94,9 +103,14 @@ describe('mqtt.js against Mosquitto', () => {
       const r = await page.evaluate(async (url) => {
         const mqtt = (window as any).mqtt;
         const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 10_000 });
-        await new Promise((res, rej) => { client.on('connect', res); client.on('error', rej); });
+        await new Promise((res, rej) => {
+          client.on('connect', res);
+          client.on('error', rej);
+        });
         await new Promise((res, rej) => client.subscribe('polysocket/test', (err: unknown) => (err ? rej(err) : res(null))));
-        const got = new Promise((res) => client.on('message', (topic: string, payload: Uint8Array) => res({ topic, payload: new TextDecoder().decode(payload) })));
+        const got = new Promise((res) =>
+          client.on('message', (topic: string, payload: Uint8Array) => res({ topic, payload: new TextDecoder().decode(payload) })),
+        );
         client.publish('polysocket/test', 'hello mqtt', { qos: 1 });
         const message = await got;
         const isPolySocket = client.stream && (window as any).WebSocket === (window as any).PolySocket;
@@ -137,12 +151,21 @@ describe('socket.io-client against the socket.io server', () => {
     try {
       const r = await page.evaluate(async (url) => {
         const socket = (window as any).io(url, { transports: ['websocket'], reconnection: false, timeout: 10_000 });
-        const welcome = await new Promise<any>((res, rej) => { socket.on('welcome', res); socket.on('connect_error', rej); });
+        const welcome = await new Promise<any>((res, rej) => {
+          socket.on('welcome', res);
+          socket.on('connect_error', rej);
+        });
         const text = await socket.timeout(10_000).emitWithAck('echo', { hello: 'socket.io' });
         const binary = await socket.timeout(10_000).emitWithAck('echo', new Uint8Array([1, 2, 250]));
         const transport = socket.io.engine.transport;
         socket.disconnect();
-        return { gotId: typeof welcome.id === 'string', text, binary: Array.from(new Uint8Array(binary)), transport: transport.name, polyfilled: (window as any).WebSocket === (window as any).PolySocket };
+        return {
+          gotId: typeof welcome.id === 'string',
+          text,
+          binary: Array.from(new Uint8Array(binary)),
+          transport: transport.name,
+          polyfilled: (window as any).WebSocket === (window as any).PolySocket,
+        };
       }, `http://127.0.0.1:${port}`);
       expect(r).toEqual({ gotId: true, text: { hello: 'socket.io' }, binary: [1, 2, 250], transport: 'websocket', polyfilled: true });
       // the connect packet and two events, the binary one with its attachment frame
@@ -200,7 +223,12 @@ describe('graphql-ws against a graphql-ws server', () => {
         await client.dispose();
         return { answer, counted, protocol, polyfilled: (window as any).WebSocket === (window as any).PolySocket };
       }, `ws://127.0.0.1:${port}/graphql`);
-      expect(r).toEqual({ answer: { data: { hello: 'world' } }, counted: [3, 2, 1, 0], protocol: 'graphql-transport-ws', polyfilled: true });
+      expect(r).toEqual({
+        answer: { data: { hello: 'world' } },
+        counted: [3, 2, 1, 0],
+        protocol: 'graphql-transport-ws',
+        polyfilled: true,
+      });
       expect(relayedMessages() - before).toBeGreaterThanOrEqual(3); // connection_init and two subscribes
     } finally {
       await page.close();
@@ -220,7 +248,12 @@ describe('@stomp/stompjs against a STOMP broker', () => {
     const page = await pageWith('stomp');
     try {
       const r = await page.evaluate(async (url) => {
-        const client = new (window as any).StompJs.Client({ brokerURL: url, reconnectDelay: 0, heartbeatIncoming: 0, heartbeatOutgoing: 0 });
+        const client = new (window as any).StompJs.Client({
+          brokerURL: url,
+          reconnectDelay: 0,
+          heartbeatIncoming: 0,
+          heartbeatOutgoing: 0,
+        });
         const connected = new Promise<any>((res, rej) => {
           client.onConnect = res;
           client.onStompError = (f: any) => rej(new Error(f.headers.message));

@@ -17,11 +17,15 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 test('help lists the commands and every setting with its default', async () => {
   const r = await run(['help']);
   expect(r.code).toBe(0);
-  for (const s of ['start', 'router', 'relay', 'token', 'REDIS_URL', 'POLL_MAX_TTL_MS', '[25000]', 'IDLE_TIMEOUT_MS']) expect(r.stdout).toContain(s);
+  for (const s of ['start', 'router', 'relay', 'token', 'REDIS_URL', 'POLL_MAX_TTL_MS', '[25000]', 'IDLE_TIMEOUT_MS'])
+    expect(r.stdout).toContain(s);
 });
 
 test('token mints a JWT with the claims asked for, signed with TOKEN_SECRET', async () => {
-  const r = await run(['token', '--target', 'wss://mqtt.example.com/ws', '--origin', 'https://app.example', '--max', '5', '--ttl', '600', '--once'], { TOKEN_SECRET: 's3cret' });
+  const r = await run(
+    ['token', '--target', 'wss://mqtt.example.com/ws', '--origin', 'https://app.example', '--max', '5', '--ttl', '600', '--once'],
+    { TOKEN_SECRET: 's3cret' },
+  );
   expect(r.code).toBe(0);
   const claims = jwt.verify(r.stdout.trim(), 's3cret', { algorithms: ['HS256'] }) as jwt.JwtPayload;
   expect(claims).toMatchObject({ targets: ['wss://mqtt.example.com/ws'], origins: ['https://app.example'], max_sockets: 5, once: true });

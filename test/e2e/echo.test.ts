@@ -14,19 +14,34 @@ beforeAll(async () => {
 afterAll(() => up.close());
 
 describe.each([
-  ['all-in-one', async () => {
-    const s = await allInOne();
-    return { base: s.base, close: () => s.close() };
-  }],
-  ['split (1 router, 2 relays, Redis)', async () => {
-    const s = await split({ routers: 1, relays: 2 });
-    return { base: s.routers[0].base, close: () => s.close() };
-  }],
-  ['split over a Redis Cluster', async () => {
-    const cluster: OwnCluster = await ownCluster();
-    const s = await split({ routers: 1, relays: 2, env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true' } });
-    return { base: s.routers[0].base, close: async () => { await s.close(); cluster.stop(); } };
-  }],
+  [
+    'all-in-one',
+    async () => {
+      const s = await allInOne();
+      return { base: s.base, close: () => s.close() };
+    },
+  ],
+  [
+    'split (1 router, 2 relays, Redis)',
+    async () => {
+      const s = await split({ routers: 1, relays: 2 });
+      return { base: s.routers[0].base, close: () => s.close() };
+    },
+  ],
+  [
+    'split over a Redis Cluster',
+    async () => {
+      const cluster: OwnCluster = await ownCluster();
+      const s = await split({ routers: 1, relays: 2, env: { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true' } });
+      return {
+        base: s.routers[0].base,
+        close: async () => {
+          await s.close();
+          cluster.stop();
+        },
+      };
+    },
+  ],
 ])('%s', (_name, start) => {
   let svc: { base: string; close(): Promise<void> };
   beforeAll(async () => {

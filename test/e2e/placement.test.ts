@@ -38,7 +38,13 @@ test('a killed relay gets no new sockets once its heartbeat expired', async () =
   const prefix = uniquePrefix('placement');
   const svc = await split({ routers: 1, relays: 1, prefix });
   const doomed = await spawnRole('relay', {
-    REDIS_URL, STORE_PREFIX: prefix, RELAY_ID: 'doomed', HEARTBEAT_MS: '100', RELAY_TTL_MS: '400', AUTH: 'none', ALLOW_TARGETS: '127.0.0.1',
+    REDIS_URL,
+    STORE_PREFIX: prefix,
+    RELAY_ID: 'doomed',
+    HEARTBEAT_MS: '100',
+    RELAY_TTL_MS: '400',
+    AUTH: 'none',
+    ALLOW_TARGETS: '127.0.0.1',
   });
   try {
     await until(async () => (await svc.routers[0].store.liveRelays()).some((r) => r.id === 'doomed'));

@@ -8,7 +8,9 @@ import net from 'node:net';
 import path from 'node:path';
 
 /** The project root, from build/test/harness (compiled for the bench) or test/harness (the tests run the TypeScript). */
-export const ROOT = [path.resolve(__dirname, '..', '..'), path.resolve(__dirname, '..', '..', '..')].find((d) => existsSync(path.join(d, 'package.json')))!;
+export const ROOT = [path.resolve(__dirname, '..', '..'), path.resolve(__dirname, '..', '..', '..')].find((d) =>
+  existsSync(path.join(d, 'package.json')),
+)!;
 /** the product, as a user runs it */
 export const CLI = path.join(ROOT, 'dist', 'bin', 'polysocket.js');
 /** the bench's own servers (npm run build:tools) */
@@ -24,7 +26,13 @@ export interface Proc {
 export const children: ChildProcess[] = [];
 
 /** Runs `node <argv>` from the project root; resolves once a JSON line of its stdout makes `ready` name its port. */
-export function start(argv: string[], env: Record<string, string>, ready: (line: any) => number | undefined, onLine?: (line: any) => void, timeoutMs = 15_000): Promise<Proc> {
+export function start(
+  argv: string[],
+  env: Record<string, string>,
+  ready: (line: any) => number | undefined,
+  onLine?: (line: any) => void,
+  timeoutMs = 15_000,
+): Promise<Proc> {
   const child = spawn(process.execPath, argv, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -64,7 +72,8 @@ export function start(argv: string[], env: Record<string, string>, ready: (line:
 }
 
 /** `nodeArgs`: flags for node itself (e.g. --inspect), before the script. */
-export const server = (kind: string, env: Record<string, string> = {}, nodeArgs: string[] = []) => start([...nodeArgs, SERVERS, kind], env, (l) => l.port);
+export const server = (kind: string, env: Record<string, string> = {}, nodeArgs: string[] = []) =>
+  start([...nodeArgs, SERVERS, kind], env, (l) => l.port);
 
 /** A loopback port nothing listens on right now (for a child that must be told its port). */
 export function freePort(): Promise<number> {
@@ -84,10 +93,23 @@ export function startedPort(role: string): (line: any) => number | undefined {
   return (l) => (l.event === event ? Number(l.port ?? String(l.url).split(':').pop()) : undefined);
 }
 
-export function polysocket(role: 'start' | 'router' | 'relay', env: Record<string, string>, onLine?: (line: any) => void, nodeArgs: string[] = []): Promise<Proc> {
+export function polysocket(
+  role: 'start' | 'router' | 'relay',
+  env: Record<string, string>,
+  onLine?: (line: any) => void,
+  nodeArgs: string[] = [],
+): Promise<Proc> {
   return start(
     [...nodeArgs, CLI, role],
-    { PORT: '0', LOG_LEVEL: 'info', AUTH: 'none', ALLOW_TARGETS: '127.0.0.1', MAX_SOCKETS: '20000', CREATES_PER_MINUTE_PER_IP: '10000000', ...env },
+    {
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      AUTH: 'none',
+      ALLOW_TARGETS: '127.0.0.1',
+      MAX_SOCKETS: '20000',
+      CREATES_PER_MINUTE_PER_IP: '10000000',
+      ...env,
+    },
     startedPort(role),
     onLine,
   );

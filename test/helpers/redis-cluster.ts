@@ -19,20 +19,44 @@ export async function ownCluster(): Promise<OwnCluster> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ps-cluster-'));
   const ports = [await freePort(), await freePort(), await freePort()];
   const children: ChildProcess[] = ports.map((port) =>
-    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }),
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        path.join(dir, `nodes-${port}.conf`),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    ),
   );
   const stop = () => children.forEach((c) => c.kill('SIGKILL'));
   try {
     for (const port of ports) await until(() => reachable(port), 5000, `cluster node ${port}`);
     await new Promise<void>((resolve, reject) =>
-      execFile('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 20_000 }, (err, _out, stderr) =>
-        err ? reject(new Error(`cluster create failed: ${stderr}`)) : resolve(),
+      execFile(
+        'redis-cli',
+        ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+        { timeout: 20_000 },
+        (err, _out, stderr) => (err ? reject(new Error(`cluster create failed: ${stderr}`)) : resolve()),
       ),
     );
     await until(
       () =>
         new Promise<boolean>((resolve) =>
-          execFile('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], (err, out) => resolve(!err && out.includes('cluster_state:ok'))),
+          execFile('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], (err, out) =>
+            resolve(!err && out.includes('cluster_state:ok')),
+          ),
         ),
       10_000,
       'cluster_state:ok',

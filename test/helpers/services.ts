@@ -35,7 +35,8 @@ export async function split(o: { routers?: number; relays?: number; env?: Record
   const env = { REDIS_URL, STORE_PREFIX: prefix, HEARTBEAT_MS: '100', RELAY_TTL_MS: '400', ...o.env };
   const relays: Running[] = [];
   const routers: (Running & { base: string })[] = [];
-  for (let i = 0; i < (o.relays ?? 2); i++) relays.push(await startRelay(testConfig({ ...env, RELAY_ID: `relay${i + 1}` }, 'relay'), quiet));
+  for (let i = 0; i < (o.relays ?? 2); i++)
+    relays.push(await startRelay(testConfig({ ...env, RELAY_ID: `relay${i + 1}` }, 'relay'), quiet));
   for (let i = 0; i < (o.routers ?? 1); i++) {
     const r = await startRouter(testConfig(env, 'router'), quiet);
     routers.push(Object.assign(r, { base: `http://localhost:${r.port}` }));

@@ -6,7 +6,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import WebSocket, { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
 
 export interface StompBroker {
   url: string;
@@ -39,7 +40,9 @@ function parse(text: string): Frame[] {
 }
 
 function frame(command: string, headers: Record<string, string>, body = ''): string {
-  return `${command}\n${Object.entries(headers).map(([k, v]) => `${k}:${v}`).join('\n')}\n\n${body}\0`;
+  return `${command}\n${Object.entries(headers)
+    .map(([k, v]) => `${k}:${v}`)
+    .join('\n')}\n\n${body}\0`;
 }
 
 export async function startStompBroker(): Promise<StompBroker> {
@@ -54,10 +57,22 @@ export async function startStompBroker(): Promise<StompBroker> {
       for (const f of parse(data.toString())) {
         received.push(f.command);
         if (f.command === 'CONNECT' || f.command === 'STOMP') ws.send(frame('CONNECTED', { version: '1.2', 'heart-beat': '0,0' }));
-        else if (f.command === 'SUBSCRIBE') subscribers.set(f.headers.destination, [...(subscribers.get(f.headers.destination) ?? []), { ws, id: f.headers.id }]);
+        else if (f.command === 'SUBSCRIBE')
+          subscribers.set(f.headers.destination, [...(subscribers.get(f.headers.destination) ?? []), { ws, id: f.headers.id }]);
         else if (f.command === 'SEND') {
           for (const s of subscribers.get(f.headers.destination) ?? []) {
-            s.ws.send(frame('MESSAGE', { subscription: s.id, 'message-id': String(++messageId), destination: f.headers.destination, 'content-length': String(Buffer.byteLength(f.body)) }, f.body));
+            s.ws.send(
+              frame(
+                'MESSAGE',
+                {
+                  subscription: s.id,
+                  'message-id': String(++messageId),
+                  destination: f.headers.destination,
+                  'content-length': String(Buffer.byteLength(f.body)),
+                },
+                f.body,
+              ),
+            );
           }
         } else if (f.command === 'DISCONNECT' && f.headers.receipt) ws.send(frame('RECEIPT', { 'receipt-id': f.headers.receipt }));
       }

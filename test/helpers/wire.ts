@@ -25,7 +25,10 @@ export function parseAnswer(status: number, headers: http.IncomingHttpHeaders, t
   return { status, headers, text, body };
 }
 
-export function request(url: string, o: { method?: string; body?: string; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Answer> {
+export function request(
+  url: string,
+  o: { method?: string; body?: string; headers?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<Answer> {
   const u = new URL(url);
   const host = u.hostname.endsWith('.localhost') || u.hostname === 'localhost' ? '127.0.0.1' : u.hostname;
   return new Promise((resolve, reject) => {
@@ -66,26 +69,46 @@ export interface Opened {
 }
 
 /** /create over JSONP; throws with the error code when it fails. */
-export async function create(routerBase: string, params: Record<string, string | undefined>, headers: Record<string, string> = {}): Promise<Opened> {
+export async function create(
+  routerBase: string,
+  params: Record<string, string | undefined>,
+  headers: Record<string, string> = {},
+): Promise<Opened> {
   const a = await request(`${routerBase}/create?${qs({ cb: 'cb', from: 'test-1', ...params })}`, { headers });
   if (!a.body?.ok) throw Object.assign(new Error(`create failed: ${a.text}`), { code: a.body?.error });
   return a.body;
 }
 
-export function poll(s: Opened, params: Record<string, string | number | undefined> = {}, o: { signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<Answer> {
+export function poll(
+  s: Opened,
+  params: Record<string, string | number | undefined> = {},
+  o: { signal?: AbortSignal; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   return request(`${s.url}/j/${s.socket}?${qs({ cb: 'p', ...params })}`, o);
 }
 
-export function sendGet(s: Opened, params: Record<string, string | number | undefined>, headers: Record<string, string> = {}): Promise<Answer> {
+export function sendGet(
+  s: Opened,
+  params: Record<string, string | number | undefined>,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   return request(`${s.url}/s/${s.socket}?${qs({ cb: 's', ...params })}`, { headers });
 }
 
-export function sendPost(s: Opened, params: Record<string, string | number | undefined>, contentType = 'application/x-www-form-urlencoded'): Promise<Answer> {
+export function sendPost(
+  s: Opened,
+  params: Record<string, string | number | undefined>,
+  contentType = 'application/x-www-form-urlencoded',
+): Promise<Answer> {
   return request(`${s.url}/s/${s.socket}`, { method: 'POST', body: qs(params), headers: { 'Content-Type': contentType } });
 }
 
 /** Polls (acking as it goes) until `count` data messages arrived or a close came; bounded. */
-export async function collect(s: Opened, count: number, o: { ack?: number; maxPolls?: number } = {}): Promise<{ messages: any[]; ack: number }> {
+export async function collect(
+  s: Opened,
+  count: number,
+  o: { ack?: number; maxPolls?: number } = {},
+): Promise<{ messages: any[]; ack: number }> {
   let ack = o.ack ?? 0;
   const messages: any[] = [];
   for (let i = 0; i < (o.maxPolls ?? 50) && messages.length < count; i++) {

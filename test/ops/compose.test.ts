@@ -44,7 +44,9 @@ function dockerfile(): { entrypoint: string[]; healthcheck: string[] } {
 }
 
 test('the compose services, run as processes, carry a socket end to end', async () => {
-  const compose = YAML.parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+  const compose = YAML.parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, Service>;
+  };
   const { entrypoint, healthcheck } = dockerfile();
   expect(entrypoint[0]).toBe('node');
   const services = compose.services;
@@ -54,7 +56,11 @@ test('the compose services, run as processes, carry a socket end to end', async 
   const redisPort = await freePort();
   const redisCmd = services.redis.command!;
   expect(redisCmd[0]).toBe('redis-server');
-  const redis: ChildProcess = spawn(redisCmd[0], [...redisCmd.slice(1), '--port', String(redisPort), '--bind', '127.0.0.1', '--dir', mkdtempSync(path.join(os.tmpdir(), 'ps-compose-'))], { stdio: 'ignore' });
+  const redis: ChildProcess = spawn(
+    redisCmd[0],
+    [...redisCmd.slice(1), '--port', String(redisPort), '--bind', '127.0.0.1', '--dir', mkdtempSync(path.join(os.tmpdir(), 'ps-compose-'))],
+    { stdio: 'ignore' },
+  );
 
   await until(() => reachable(redisPort), 5000, 'redis-server up');
   const up = await startUpstream();
@@ -67,7 +73,8 @@ test('the compose services, run as processes, carry a socket end to end', async 
       const [hostPort] = s.ports![0].split(':');
       published[hostPort] = port;
       const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(s.environment ?? {})) env[k] = interpolate(String(v), {}).replace('redis://redis:6379', `redis://127.0.0.1:${redisPort}`);
+      for (const [k, v] of Object.entries(s.environment ?? {}))
+        env[k] = interpolate(String(v), {}).replace('redis://redis:6379', `redis://127.0.0.1:${redisPort}`);
       env.PORT = String(port);
       env.BIND = '127.0.0.1';
       if (env.PUBLIC_HOST) env.PUBLIC_HOST = env.PUBLIC_HOST.replace(`:${hostPort}`, `:${port}`);
@@ -78,7 +85,9 @@ test('the compose services, run as processes, carry a socket end to end', async 
     // the image's HEALTHCHECK passes against every service
     for (const [name, p] of Object.entries(started)) {
       const code = await new Promise<number>((resolve) =>
-        execFile(process.execPath, healthcheck.slice(1), { env: { PATH: process.env.PATH, PORT: String(p.port) } }, (err) => resolve(err ? 1 : 0)),
+        execFile(process.execPath, healthcheck.slice(1), { env: { PATH: process.env.PATH, PORT: String(p.port) } }, (err) =>
+          resolve(err ? 1 : 0),
+        ),
       );
       expect({ name, code }).toEqual({ name, code: 0 });
     }

@@ -12,7 +12,15 @@ test('SIGTERM: close 1001 to clients and upstreams, withdrawn, exit 0', async ()
   const prefix = uniquePrefix('drain');
   const up = await startUpstream();
   // a long TTL: if the registration disappears, only the withdrawal can explain it
-  const env = { REDIS_URL, STORE_PREFIX: prefix, HEARTBEAT_MS: '100', RELAY_TTL_MS: '60000', AUTH: 'none', ALLOW_TARGETS: '127.0.0.1', DRAIN_TIMEOUT_MS: '5000' };
+  const env = {
+    REDIS_URL,
+    STORE_PREFIX: prefix,
+    HEARTBEAT_MS: '100',
+    RELAY_TTL_MS: '60000',
+    AUTH: 'none',
+    ALLOW_TARGETS: '127.0.0.1',
+    DRAIN_TIMEOUT_MS: '5000',
+  };
   const draining = await spawnRole('relay', { ...env, RELAY_ID: 'draining' });
   const svc = await split({ routers: 1, relays: 0, prefix, env: { RELAY_TTL_MS: '60000' } });
   try {
@@ -26,7 +34,10 @@ test('SIGTERM: close 1001 to clients and upstreams, withdrawn, exit 0', async ()
     expect(ca.messages).toEqual([{ type: 'close', seq: 1, code: 1001, reason: 'relay shutting down' }]);
     expect(cb.messages[0]).toMatchObject({ type: 'close', code: 1001 });
     await up.closedCount(2);
-    expect(up.closes).toEqual([{ code: 1001, reason: 'relay shutting down' }, { code: 1001, reason: 'relay shutting down' }]);
+    expect(up.closes).toEqual([
+      { code: 1001, reason: 'relay shutting down' },
+      { code: 1001, reason: 'relay shutting down' },
+    ]);
 
     // while draining it takes nothing new
     expect(await svc.routers[0].store.liveRelays()).toEqual([expect.objectContaining({ id: 'draining', draining: true })]);

@@ -17,7 +17,13 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     if (!line.startsWith(name)) continue;
     const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=')).map(([k, v]) => [k, v.replace(/"/g, '')]));
+    const have = Object.fromEntries(
+      (m[2] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => kv.split('='))
+        .map(([k, v]) => [k, v.replace(/"/g, '')]),
+    );
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
   }
   return 0;
@@ -63,7 +69,9 @@ test('metrics move when traffic flows', async () => {
     await collect(s, 1);
     const after = (await request(`${aio.base}/metrics`)).text;
 
-    expect(sample(after, 'polysocket_creates_total', { outcome: 'ok' }) - sample(before, 'polysocket_creates_total', { outcome: 'ok' })).toBe(1);
+    expect(
+      sample(after, 'polysocket_creates_total', { outcome: 'ok' }) - sample(before, 'polysocket_creates_total', { outcome: 'ok' }),
+    ).toBe(1);
     expect(sample(after, 'polysocket_creates_total', { outcome: 'upstream_unreachable' })).toBe(1);
     expect(sample(after, 'polysocket_sockets_open')).toBe(sample(before, 'polysocket_sockets_open') + 1);
     expect(sample(after, 'polysocket_messages_total', { direction: 'to_upstream' })).toBe(1);

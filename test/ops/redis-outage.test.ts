@@ -36,7 +36,15 @@ test('Redis down and back', async () => {
     await redis.start(); // empty: it keeps nothing
 
     await until(async () => (await router.store.liveRelays().catch(() => [])).length === 1, 10_000, 'relay re-registered');
-    await until(async () => (await create(router.base, { target: up.url }).then(() => true, () => false)), 10_000, 'creates succeed again');
+    await until(
+      async () =>
+        await create(router.base, { target: up.url }).then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+      'creates succeed again',
+    );
     expect((await request(`${router.base}/readyz`)).body).toEqual({ ok: true });
     await sendGet(s, { d: 'after', n: 3 });
     expect((await collect(s, 1, { ack })).messages[0].data).toBe('after');

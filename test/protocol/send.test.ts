@@ -196,12 +196,16 @@ describe('batches', () => {
     request(`${s.url}/s/${s.socket}`, {
       method: 'POST',
       headers: { 'Content-Type': 'text/plain' },
-      body: `n=${n}&` + items.map(([t, d]) => `t=${t}&d=${encodeURIComponent(d)}`).join('&') + extra,
+      body: `n=${n}&${items.map(([t, d]) => `t=${t}&d=${encodeURIComponent(d)}`).join('&')}${extra}`,
     });
 
   test('repeated t and d in one POST are sends n, n+1, ... in order', async () => {
     const s = await open();
-    const a = await batch(s, 1, [['t', 'a'], ['b', 'AQI='], ['t', 'c']]);
+    const a = await batch(s, 1, [
+      ['t', 'a'],
+      ['b', 'AQI='],
+      ['t', 'c'],
+    ]);
     expect(a.body).toEqual({ ok: true, n: 3 });
     await up.receivedCount(3);
     expect(up.received).toEqual(['a', Buffer.from([1, 2]), 'c']);
@@ -209,16 +213,36 @@ describe('batches', () => {
 
   test('a retried batch is taken once, and a batch overlapping what was taken forwards only the new', async () => {
     const s = await open();
-    await batch(s, 1, [['t', 'a'], ['t', 'b']]);
-    expect((await batch(s, 1, [['t', 'a'], ['t', 'b']])).body).toEqual({ ok: true, n: 2, duplicate: true });
-    expect((await batch(s, 2, [['t', 'b'], ['t', 'c']])).body).toEqual({ ok: true, n: 3 });
+    await batch(s, 1, [
+      ['t', 'a'],
+      ['t', 'b'],
+    ]);
+    expect(
+      (
+        await batch(s, 1, [
+          ['t', 'a'],
+          ['t', 'b'],
+        ])
+      ).body,
+    ).toEqual({ ok: true, n: 2, duplicate: true });
+    expect(
+      (
+        await batch(s, 2, [
+          ['t', 'b'],
+          ['t', 'c'],
+        ])
+      ).body,
+    ).toEqual({ ok: true, n: 3 });
     await up.receivedCount(3);
     expect(up.received).toEqual(['a', 'b', 'c']);
   });
 
   test('a failing send in a batch names the next expected n; the ones before it were taken', async () => {
     const s = await open();
-    const a = await batch(s, 1, [['t', 'ok'], ['b', '!!']]);
+    const a = await batch(s, 1, [
+      ['t', 'ok'],
+      ['b', '!!'],
+    ]);
     expect(a.body).toMatchObject({ ok: false, error: 'bad_base64', expected: 2 });
     await up.receivedCount(1);
     expect(up.received).toEqual(['ok']);
@@ -226,8 +250,27 @@ describe('batches', () => {
 
   test('a close may end a batch, not sit inside one', async () => {
     const s = await open();
-    expect((await batch(s, 1, [['c', ''], ['t', 'late']])).body).toMatchObject({ ok: false, error: 'bad_parameter' });
-    expect((await batch(s, 1, [['t', 'last words'], ['c', '']], '&code=4001&reason=done')).body).toEqual({ ok: true, n: 2 });
+    expect(
+      (
+        await batch(s, 1, [
+          ['c', ''],
+          ['t', 'late'],
+        ])
+      ).body,
+    ).toMatchObject({ ok: false, error: 'bad_parameter' });
+    expect(
+      (
+        await batch(
+          s,
+          1,
+          [
+            ['t', 'last words'],
+            ['c', ''],
+          ],
+          '&code=4001&reason=done',
+        )
+      ).body,
+    ).toEqual({ ok: true, n: 2 });
     await up.closedCount(1);
     expect(up.received).toEqual(['last words']);
     expect(up.closes[0]).toEqual({ code: 4001, reason: 'done' });
@@ -235,8 +278,12 @@ describe('batches', () => {
 
   test('a batch needs n and matching counts of t and d', async () => {
     const s = await open();
-    expect((await request(`${s.url}/s/${s.socket}`, { method: 'POST', body: 't=t&d=a&t=t&d=b' })).body).toMatchObject({ error: 'bad_parameter' });
-    expect((await request(`${s.url}/s/${s.socket}`, { method: 'POST', body: 'n=1&t=t&d=a&d=b' })).body).toMatchObject({ error: 'bad_parameter' });
+    expect((await request(`${s.url}/s/${s.socket}`, { method: 'POST', body: 't=t&d=a&t=t&d=b' })).body).toMatchObject({
+      error: 'bad_parameter',
+    });
+    expect((await request(`${s.url}/s/${s.socket}`, { method: 'POST', body: 'n=1&t=t&d=a&d=b' })).body).toMatchObject({
+      error: 'bad_parameter',
+    });
   });
 });
 
@@ -256,7 +303,10 @@ describe('backpressure from the upstream', () => {
       let n = 2;
       for (; n < 2000 && !held; n++) {
         const answer = sendPost(s, { d: big, n });
-        const lagging = until(() => session.upstreamBacklog > cap / 2, 2000).then(() => 'lagging', () => 'flowing');
+        const lagging = until(() => session.upstreamBacklog > cap / 2, 2000).then(
+          () => 'lagging',
+          () => 'flowing',
+        );
         if ((await Promise.race([answer.then(() => 'answered'), lagging])) === 'lagging') held = answer;
       }
       expect(held).toBeDefined();

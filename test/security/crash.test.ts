@@ -11,10 +11,18 @@ import { create } from '../helpers/wire';
 
 const SECRET = 'crash-test-secret';
 
-test('kill -9 a relay holding a token\'s sockets: after its heartbeat expires the token opens as many again', async () => {
+test("kill -9 a relay holding a token's sockets: after its heartbeat expires the token opens as many again", async () => {
   const up = await startUpstream();
   const prefix = uniquePrefix('crash');
-  const env = { REDIS_URL, STORE_PREFIX: prefix, HEARTBEAT_MS: '100', RELAY_TTL_MS: '400', AUTH: 'token', TOKEN_SECRET: SECRET, ALLOW_TARGETS: '127.0.0.1' };
+  const env = {
+    REDIS_URL,
+    STORE_PREFIX: prefix,
+    HEARTBEAT_MS: '100',
+    RELAY_TTL_MS: '400',
+    AUTH: 'token',
+    TOKEN_SECRET: SECRET,
+    ALLOW_TARGETS: '127.0.0.1',
+  };
   const doomed = await spawnRole('relay', { ...env, RELAY_ID: 'doomed' });
   const svc = await split({ routers: 1, relays: 0, prefix, env: { AUTH: 'token', TOKEN_SECRET: SECRET } });
   try {

@@ -11,8 +11,13 @@ import { create, sendGet } from '../helpers/wire';
 
 const SECRET = 'limits-test-secret';
 const ORIGIN = { Origin: 'http://app.example' };
-const token = (o: { maxSockets?: number } = {}) => mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], origins: ['http://app.example'], ...o });
-const outcome = (base: string, target: string, t: string) => create(base, { target, token: t }, ORIGIN).then(() => 'accepted', (e: { code: string }) => e.code);
+const token = (o: { maxSockets?: number } = {}) =>
+  mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], origins: ['http://app.example'], ...o });
+const outcome = (base: string, target: string, t: string) =>
+  create(base, { target, token: t }, ORIGIN).then(
+    () => 'accepted',
+    (e: { code: string }) => e.code,
+  );
 
 let up: Upstream;
 beforeAll(async () => {

@@ -29,7 +29,9 @@ test('no log line carries a token, message data or a query string', async () => 
     expect(all).not.toContain('secret-payload-123');
     expect(all).not.toMatch(/[?&](token|d)=/);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
-    expect(lines.map((l) => JSON.parse(l).event)).toEqual(expect.arrayContaining(['socket_opened', 'create_ok', 'create_refused', 'socket_refused', 'socket_closed']));
+    expect(lines.map((l) => JSON.parse(l).event)).toEqual(
+      expect.arrayContaining(['socket_opened', 'create_ok', 'create_refused', 'socket_refused', 'socket_closed']),
+    );
   } finally {
     await svc.close();
     await up.close();

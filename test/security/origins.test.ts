@@ -13,7 +13,10 @@ let svc: Awaited<ReturnType<typeof allInOne>>;
 const token = (extra: { origins?: string[]; allowNoOrigin?: boolean } = {}) =>
   mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], origins: ['https://app.example', 'https://*.shop.example'], ...extra });
 const outcome = (headers: Record<string, string>, t = token()) =>
-  create(svc.base, { target: up.url, token: t }, headers).then(() => 'accepted', (e: { code: string }) => e.code);
+  create(svc.base, { target: up.url, token: t }, headers).then(
+    () => 'accepted',
+    (e: { code: string }) => e.code,
+  );
 
 beforeAll(async () => {
   up = await startUpstream();
@@ -49,8 +52,14 @@ test('origins "*" accepts any page', async () => {
 
 test('the relay refuses sends and polls from another origin than the socket was created for', async () => {
   const s = await create(svc.base, { target: up.url, token: token() }, { Origin: 'https://app.example' });
-  expect((await sendGet(s, { d: 'x', n: 1 }, { Origin: 'https://evil.example' })).body).toMatchObject({ ok: false, error: 'origin_not_allowed' });
-  expect((await poll(s, { ttl: 0 }, { headers: { Referer: 'https://evil.example/' } })).body).toMatchObject({ ok: false, error: 'origin_not_allowed' });
+  expect((await sendGet(s, { d: 'x', n: 1 }, { Origin: 'https://evil.example' })).body).toMatchObject({
+    ok: false,
+    error: 'origin_not_allowed',
+  });
+  expect((await poll(s, { ttl: 0 }, { headers: { Referer: 'https://evil.example/' } })).body).toMatchObject({
+    ok: false,
+    error: 'origin_not_allowed',
+  });
   // the socket's own origin, and requests that carry no origin (stripped Referer), still work
   expect((await sendGet(s, { d: 'x', n: 1 }, { Origin: 'https://app.example' })).body).toEqual({ ok: true, n: 1 });
   expect((await poll(s, { ttl: 1000, ack: 0 })).body.messages).toEqual([{ type: 'text', seq: 1, data: 'x' }]);

@@ -10,7 +10,10 @@ import { create } from '../helpers/wire';
 let up: Upstream;
 let strict: Awaited<ReturnType<typeof allInOne>>;
 const outcome = (svc: { base: string }, target: string) =>
-  create(svc.base, { target }).then(() => 'accepted', (e: { code: string }) => e.code);
+  create(svc.base, { target }).then(
+    () => 'accepted',
+    (e: { code: string }) => e.code,
+  );
 
 beforeAll(async () => {
   up = await startUpstream();

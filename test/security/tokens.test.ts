@@ -15,7 +15,11 @@ let svc: Awaited<ReturnType<typeof allInOne>>;
 
 const claims = () => ({ targets: ['ws://127.0.0.1:*'], origins: [ORIGIN] });
 const attempt = (token: string | undefined) => create(svc.base, { target: up.url, token }, { Origin: ORIGIN });
-const refusal = (token: string | undefined) => attempt(token).then(() => 'accepted', (e: { code: string }) => e.code);
+const refusal = (token: string | undefined) =>
+  attempt(token).then(
+    () => 'accepted',
+    (e: { code: string }) => e.code,
+  );
 
 beforeAll(async () => {
   up = await startUpstream();
@@ -37,7 +41,12 @@ test('a well-formed token opens the socket', async () => {
 });
 
 test('polysocket token mints what the router accepts', async () => {
-  const token = mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], origins: [ORIGIN], audience: 'polysocket', issuer: 'https://issuer.example' });
+  const token = mintToken(SECRET, {
+    targets: ['ws://127.0.0.1:*'],
+    origins: [ORIGIN],
+    audience: 'polysocket',
+    issuer: 'https://issuer.example',
+  });
   await expect(attempt(token)).resolves.toMatchObject({ ok: true });
 });
 
@@ -45,7 +54,11 @@ test.each([
   ['no token', () => undefined, 'token_missing'],
   ['garbage', () => 'not.a.jwt', 'token_invalid'],
   ['forged signature', () => sign(claims(), {}, 'another-secret'), 'token_invalid'],
-  ['alg none', () => jwt.sign(claims(), '', { algorithm: 'none', audience: 'polysocket', issuer: 'https://issuer.example' }), 'token_algorithm'],
+  [
+    'alg none',
+    () => jwt.sign(claims(), '', { algorithm: 'none', audience: 'polysocket', issuer: 'https://issuer.example' }),
+    'token_algorithm',
+  ],
   ['another algorithm (HS512)', () => sign(claims(), { algorithm: 'HS512' }), 'token_algorithm'],
   ['expired', () => sign({ ...claims(), exp: Math.floor(Date.now() / 1000) - 60 }, {}), 'token_expired'],
   ['not yet valid', () => sign(claims(), { notBefore: 3600 }), 'token_not_yet_valid'],
@@ -65,7 +78,13 @@ test('a token within the clock tolerance is still taken', async () => {
 });
 
 test('a single-use token opens one socket, then token_reused', async () => {
-  const token = mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], origins: [ORIGIN], once: true, audience: 'polysocket', issuer: 'https://issuer.example' });
+  const token = mintToken(SECRET, {
+    targets: ['ws://127.0.0.1:*'],
+    origins: [ORIGIN],
+    once: true,
+    audience: 'polysocket',
+    issuer: 'https://issuer.example',
+  });
   expect(await refusal(token)).toBe('accepted');
   expect(await refusal(token)).toBe('token_reused');
 });
@@ -86,7 +105,10 @@ describe('public-key tokens (RS256, ES256)', () => {
     await ecSvc.close();
   });
   const tryWith = (base: string, token: string) =>
-    create(base, { target: up.url, token }, { Origin: ORIGIN }).then(() => 'accepted', (e: { code: string }) => e.code);
+    create(base, { target: up.url, token }, { Origin: ORIGIN }).then(
+      () => 'accepted',
+      (e: { code: string }) => e.code,
+    );
 
   test('RS256 signed with the private key is accepted', async () => {
     expect(await tryWith(pk.base, jwt.sign(claims(), rsa.privateKey, { algorithm: 'RS256', expiresIn: 60 }))).toBe('accepted');

@@ -6,9 +6,23 @@ import { runSoak, summary } from '../../bench/soak';
 
 test('200 sockets, 20 s, every fault once: nothing lost, duplicated or reordered on sockets that stayed open', async () => {
   const lines: string[] = [];
-  const r = await runSoak({ durationMs: 20_000, sockets: 200, sendIntervalMs: 1000, pushMs: 1000, idleTimeoutMs: 4000, pollTtlMs: 5000, vanish: 10, log: (l) => lines.push(l) });
+  const r = await runSoak({
+    durationMs: 20_000,
+    sockets: 200,
+    sendIntervalMs: 1000,
+    pushMs: 1000,
+    idleTimeoutMs: 4000,
+    pollTtlMs: 5000,
+    vanish: 10,
+    log: (l) => lines.push(l),
+  });
   const report = summary(r);
-  expect({ lost: r.stayedOpen.lost, duplicated: r.stayedOpen.duplicated, outOfOrder: r.stayedOpen.outOfOrder, report }).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0, report });
+  expect({ lost: r.stayedOpen.lost, duplicated: r.stayedOpen.duplicated, outOfOrder: r.stayedOpen.outOfOrder, report }).toEqual({
+    lost: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+    report,
+  });
   // the checks had something to check
   expect(r.stayedOpen.sockets).toBeGreaterThan(0);
   expect(r.stayedOpen.echoes).toBeGreaterThan(0);
@@ -26,5 +40,7 @@ test('200 sockets, 20 s, every fault once: nothing lost, duplicated or reordered
   expect(r.errors.store_unavailable).toBeGreaterThan(0);
   expect(r.proxy.dropped).toBeGreaterThan(0);
   expect(r.proxy.delayed).toBeGreaterThan(0);
-  expect(r.faults.map((f) => f.what)).toEqual(expect.arrayContaining(['Redis killed', 'relay1 killed (SIGKILL)', 'relay2 drained (SIGTERM)']));
+  expect(r.faults.map((f) => f.what)).toEqual(
+    expect.arrayContaining(['Redis killed', 'relay1 killed (SIGKILL)', 'relay2 drained (SIGTERM)']),
+  );
 }, 90_000);

@@ -12,20 +12,39 @@ let cluster: Promise<OwnCluster> | undefined;
 afterAll(async () => (await cluster)?.stop());
 
 const relay = (id: string, sockets = 0): RelayInfo => ({ id, host: `${id}.example.com`, sockets, maxSockets: 100, draining: false });
-const openReq: OpenRequest = { socketId: 'sock-1', uniq: 'u1', target: 'ws://t.example/', protocols: ['p'], origin: 'http://a.example', from: 'test' };
+const openReq: OpenRequest = {
+  socketId: 'sock-1',
+  uniq: 'u1',
+  target: 'ws://t.example/',
+  protocols: ['p'],
+  origin: 'http://a.example',
+  from: 'test',
+};
 
 describe.each([
   ['MemoryStore', async () => [new MemoryStore(), new MemoryStore()] as CoordinationStore[]],
-  ['RedisStore', async () => {
-    const prefix = uniquePrefix('contract');
-    return [await RedisStore.connect({ url: REDIS_URL, prefix }), await RedisStore.connect({ url: REDIS_URL, prefix })] as CoordinationStore[];
-  }],
-  ['RedisStore on a Redis Cluster', async () => {
-    cluster ??= ownCluster();
-    const { url } = await cluster;
-    const prefix = uniquePrefix('contract-cluster');
-    return [await RedisStore.connect({ url, cluster: true, prefix }), await RedisStore.connect({ url, cluster: true, prefix })] as CoordinationStore[];
-  }],
+  [
+    'RedisStore',
+    async () => {
+      const prefix = uniquePrefix('contract');
+      return [
+        await RedisStore.connect({ url: REDIS_URL, prefix }),
+        await RedisStore.connect({ url: REDIS_URL, prefix }),
+      ] as CoordinationStore[];
+    },
+  ],
+  [
+    'RedisStore on a Redis Cluster',
+    async () => {
+      cluster ??= ownCluster();
+      const { url } = await cluster;
+      const prefix = uniquePrefix('contract-cluster');
+      return [
+        await RedisStore.connect({ url, cluster: true, prefix }),
+        await RedisStore.connect({ url, cluster: true, prefix }),
+      ] as CoordinationStore[];
+    },
+  ],
 ])('%s', (name, make) => {
   let a: CoordinationStore;
   /** a second handle on the same store: another process for Redis, the same maps for memory */
@@ -126,5 +145,7 @@ describe.each([
 });
 
 test('RedisStore.connect to an unreachable Redis fails fast with store_unavailable', async () => {
-  await expect(RedisStore.connect({ url: 'redis://127.0.0.1:1', prefix: 'x:', connectTimeoutMs: 1000 })).rejects.toMatchObject({ code: 'store_unavailable' });
+  await expect(RedisStore.connect({ url: 'redis://127.0.0.1:1', prefix: 'x:', connectTimeoutMs: 1000 })).rejects.toMatchObject({
+    code: 'store_unavailable',
+  });
 });

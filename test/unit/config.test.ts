@@ -26,5 +26,8 @@ test('a router with AUTH=token needs a key', () => {
 });
 
 test('flags map onto the environment names', () => {
-  expect(flagsToEnv(['--port', '9000', '--poll-max-ttl-ms=100', 'extra'])).toEqual({ env: { PORT: '9000', POLL_MAX_TTL_MS: '100' }, rest: ['extra'] });
+  expect(flagsToEnv(['--port', '9000', '--poll-max-ttl-ms=100', 'extra'])).toEqual({
+    env: { PORT: '9000', POLL_MAX_TTL_MS: '100' },
+    rest: ['extra'],
+  });
 });

@@ -71,7 +71,11 @@ describe('§4.2 bounds and §4.3 chunks', () => {
 
 describe('§4.4 close from the client', () => {
   test('a close carries its code and reason', () => {
-    expect(new Inbox(limits).accept({ d: '', t: 'c', n: 1, c: false, code: 4000, reason: 'bye' })).toEqual({ kind: 'close', code: 4000, reason: 'bye' });
+    expect(new Inbox(limits).accept({ d: '', t: 'c', n: 1, c: false, code: 4000, reason: 'bye' })).toEqual({
+      kind: 'close',
+      code: 4000,
+      reason: 'bye',
+    });
   });
 
   test.each([[1001], [2999], [5000]])('close code %i is bad_close', (code) => {
@@ -79,7 +83,9 @@ describe('§4.4 close from the client', () => {
   });
 
   test('a reason without a code is bad_close', () => {
-    expect(() => new Inbox(limits).accept({ d: '', t: 'c', n: 1, c: false, reason: 'why' })).toThrow(expect.objectContaining({ code: 'bad_close' }));
+    expect(() => new Inbox(limits).accept({ d: '', t: 'c', n: 1, c: false, reason: 'why' })).toThrow(
+      expect.objectContaining({ code: 'bad_close' }),
+    );
   });
 
   test('a close cannot interrupt a continued send', () => {

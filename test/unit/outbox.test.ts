@@ -9,7 +9,11 @@ describe('§3.1 sequence and acknowledgement', () => {
     box.pushText('a');
     box.pushBinary(Buffer.from([1]));
     box.pushClose(1000, '');
-    expect(parse(box.takeAll()).map((m) => [m.seq, m.type])).toEqual([[1, 'text'], [2, 'binary'], [3, 'close']]);
+    expect(parse(box.takeAll()).map((m) => [m.seq, m.type])).toEqual([
+      [1, 'text'],
+      [2, 'binary'],
+      [3, 'close'],
+    ]);
   });
 
   test('an answer that was taken stays until acked: a repeated poll gets it again', () => {

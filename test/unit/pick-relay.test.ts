@@ -1,7 +1,14 @@
 import { rankRelays } from '../../router/pick-relay';
 import type { RelayInfo } from '../../shared/store/store';
 
-const r = (id: string, sockets: number, extra: Partial<RelayInfo> = {}): RelayInfo => ({ id, host: id, sockets, maxSockets: 100, draining: false, ...extra });
+const r = (id: string, sockets: number, extra: Partial<RelayInfo> = {}): RelayInfo => ({
+  id,
+  host: id,
+  sockets,
+  maxSockets: 100,
+  draining: false,
+  ...extra,
+});
 
 test('least loaded first', () => {
   expect(rankRelays([r('a', 5), r('b', 1), r('c', 3)]).map((x) => x.id)).toEqual(['b', 'c', 'a']);

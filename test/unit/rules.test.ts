@@ -21,9 +21,12 @@ describe('target rules', () => {
     expect(allowed(pattern, target)).toBe(expected);
   });
 
-  test.each(['ws://.*', 'http://example.com', 'wss://exa mple.com', 'wss://example.com:99999999', 'example.com'])('%s is not a pattern', (p) => {
-    expect(() => parseTargetRule(p)).toThrow();
-  });
+  test.each(['ws://.*', 'http://example.com', 'wss://exa mple.com', 'wss://example.com:99999999', 'example.com'])(
+    '%s is not a pattern',
+    (p) => {
+      expect(() => parseTargetRule(p)).toThrow();
+    },
+  );
 });
 
 describe('origin rules', () => {

@@ -257,7 +257,10 @@ describe('lifecycle', () => {
     upstream.emit('message', Buffer.from('x'.repeat(200)), false);
     const { w, answers } = waiter();
     session.poll(0, 1000, w);
-    expect(answers[0]).toEqual([{ type: 'text', seq: 1, data: 'a' }, { type: 'close', seq: 2, code: 1009, reason: 'client is not keeping up' }]);
+    expect(answers[0]).toEqual([
+      { type: 'text', seq: 1, data: 'a' },
+      { type: 'close', seq: 2, code: 1009, reason: 'client is not keeping up' },
+    ]);
   });
 
   test('paused reading resumes once acks bring the backlog under a quarter', () => {
