@@ -15,6 +15,8 @@ import { PolysocketError } from '../shared/errors';
 import { requestOrigin } from '../shared/origin';
 import { checkUrlLength } from '../shared/params';
 import { answerError, callbackOf, type HeaderList, sendJsonText, sendOk } from '../shared/respond';
+import { corsHeaders, preflight } from './cors';
+import { readForm } from './form-body';
 import type { Relay } from './relay';
 import { parsePoll, parseSends } from './requests';
 import type { SendAnswer } from './session';
@@ -72,60 +74,4 @@ function send(relay: Relay, id: string, req: IncomingMessage, res: ServerRespons
     if (!res.writableEnded) sendOk(res, cb, a.duplicate ? { ok: true, n: a.n, duplicate: true } : { ok: true, n: a.n }, 201, allow);
   });
   if (!res.writableEnded) res.on('close', cancel);
-}
-
-const ANY_ORIGIN: HeaderList = ['Access-Control-Allow-Origin', '*', 'Vary', 'Origin'];
-
-/** §5: every answer may be read cross-origin; the socket's own origin binding is what guards it. */
-function corsHeaders(req: IncomingMessage): HeaderList {
-  const origin = req.headers.origin;
-  return typeof origin === 'string' && origin !== 'null' ? ['Access-Control-Allow-Origin', origin, 'Vary', 'Origin'] : ANY_ORIGIN;
-}
-
-function preflight(res: ServerResponse, allow: HeaderList): void {
-  res.writeHead(
-    204,
-    allow.concat(
-      'Access-Control-Allow-Methods',
-      'GET, POST, OPTIONS',
-      'Access-Control-Allow-Headers',
-      'Content-Type',
-      'Access-Control-Max-Age',
-      '600',
-    ),
-  );
-  res.end();
-}
-
-/** A POST body (any content type: XDomainRequest sends text/plain) as form fields, over the query. */
-function readForm(
-  req: IncomingMessage,
-  limit: number,
-  query: ParsedUrlQuery,
-  done: (err: PolysocketError | undefined, fields: ParsedUrlQuery) => void,
-): void {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) {
-    done(new PolysocketError('body_too_large'), query);
-    req.resume();
-    return;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let over = false;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > limit) over = true;
-    else chunks.push(chunk);
-  });
-  req.on('end', () => {
-    if (over) return done(new PolysocketError('body_too_large'), query);
-    // maxKeys 0: a batch has thousands of fields; the body bound already limits them.
-    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-    const form = parseQuery(body.toString('utf8'), '&', '=', { maxKeys: 0 });
-    // The body's fields win over the query's (the query usually carries only cb, if anything).
-    for (const k in query) if (!(k in form)) form[k] = query[k];
-    done(undefined, form);
-  });
-  req.on('error', () => done(new PolysocketError('bad_parameter', 'request body could not be read'), query));
 }
