@@ -5,6 +5,9 @@
  * Every loop is bounded in count and time. Prints a table, writes bench/results/latest.json.
  *
  *   BENCH_QUICK=1 npm run bench     smaller counts, for a smoke run
+ *   BENCH_BASELINE=/path/to/other/checkout npm run bench
+ *                                   adds that checkout's polysocket (built there) as rows of
+ *                                   their own, so a change is compared with its parent in one run
  */
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +21,7 @@ import { connectSockjs } from './clients/sockjs';
 import { connectWs } from './clients/ws-direct';
 import { withTimeout } from '../shared/timeout';
 import { collectGarbage, inspectable } from './heap';
-import { children, polysocket, ROOT, rssKb, server, stop, type Proc } from '../test/harness/processes';
+import { CLI, children, polysocket, ROOT, rssKb, server, stop, type Proc } from '../test/harness/processes';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = {
@@ -359,54 +362,58 @@ async function main(): Promise<void> {
       idle: () => idleOn(r, 'upstream', (port) => connectWs(`ws://127.0.0.1:${port}`)),
     });
   }
-  for (const mode of ['all-in-one', 'split'] as const) {
-    const up = await server('upstream');
-    const target = `ws://127.0.0.1:${up.port}/`;
-    const procs: Proc[] = [up];
-    let routerBase: string;
-    let relayPid: number;
-    if (mode === 'all-in-one') {
-      const aio = await polysocket('start', {});
-      procs.push(aio);
-      routerBase = `http://localhost:${aio.port}`;
-      relayPid = aio.pid;
-    } else {
-      const relay = await polysocket('relay', redis(prefix));
-      const router = await polysocket('router', redis(prefix));
-      procs.push(relay, router);
-      routerBase = `http://localhost:${router.port}`;
-      relayPid = relay.pid;
+  const baseline = process.env.BENCH_BASELINE;
+  const builds: [string, string][] = [['', CLI]];
+  if (baseline) builds.push([', baseline', path.join(path.resolve(baseline), 'dist', 'bin', 'polysocket.js')]);
+  for (const [label, cli] of builds)
+    for (const mode of ['all-in-one', 'split'] as const) {
+      const up = await server('upstream');
+      const target = `ws://127.0.0.1:${up.port}/`;
+      const procs: Proc[] = [up];
+      let routerBase: string;
+      let relayPid: number;
+      if (mode === 'all-in-one') {
+        const aio = await polysocket('start', {}, undefined, [], cli);
+        procs.push(aio);
+        routerBase = `http://localhost:${aio.port}`;
+        relayPid = aio.pid;
+      } else {
+        const relay = await polysocket('relay', redis(`${prefix}${label ? 'base:' : ''}`), undefined, [], cli);
+        const router = await polysocket('router', redis(`${prefix}${label ? 'base:' : ''}`), undefined, [], cli);
+        procs.push(relay, router);
+        routerBase = `http://localhost:${router.port}`;
+        relayPid = relay.pid;
+      }
+      const r = row(`polysocket (${mode}${label})`);
+      subjects.push({
+        row: r,
+        procs,
+        serverPids: [relayPid],
+        connect: () => connectPolysocket(routerBase, target),
+        more: () => creates(r, routerBase, target),
+        idle:
+          mode === 'all-in-one' || label
+            ? undefined
+            : async () => {
+                // a relay and router of their own (own key prefix: the router must place on this relay only)
+                const inspect = await inspectable();
+                const idleUp = await server('upstream');
+                const fresh = redis(`${prefix}idle:`);
+                const relay = await polysocket('relay', fresh, undefined, inspect.args);
+                const router = await polysocket('router', fresh);
+                try {
+                  await polysocketIdle(
+                    r,
+                    `http://localhost:${router.port}`,
+                    { pid: relay.pid, inspectPort: inspect.port },
+                    `ws://127.0.0.1:${idleUp.port}/`,
+                  );
+                } finally {
+                  [idleUp, relay, router].forEach(stop);
+                }
+              },
+      });
     }
-    const r = row(`polysocket (${mode})`);
-    subjects.push({
-      row: r,
-      procs,
-      serverPids: [relayPid],
-      connect: () => connectPolysocket(routerBase, target),
-      more: () => creates(r, routerBase, target),
-      idle:
-        mode === 'all-in-one'
-          ? undefined
-          : async () => {
-              // a relay and router of their own (own key prefix: the router must place on this relay only)
-              const inspect = await inspectable();
-              const idleUp = await server('upstream');
-              const fresh = redis(`${prefix}idle:`);
-              const relay = await polysocket('relay', fresh, undefined, inspect.args);
-              const router = await polysocket('router', fresh);
-              try {
-                await polysocketIdle(
-                  r,
-                  `http://localhost:${router.port}`,
-                  { pid: relay.pid, inspectPort: inspect.port },
-                  `ws://127.0.0.1:${idleUp.port}/`,
-                );
-              } finally {
-                [idleUp, relay, router].forEach(stop);
-              }
-            },
-    });
-  }
   {
     // The same extra hop with nothing of ours on it: separates what the structure costs from what we add.
     const up = await server('upstream');

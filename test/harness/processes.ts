@@ -98,9 +98,10 @@ export function polysocket(
   env: Record<string, string>,
   onLine?: (line: any) => void,
   nodeArgs: string[] = [],
+  cli = CLI,
 ): Promise<Proc> {
   return start(
-    [...nodeArgs, CLI, role],
+    [...nodeArgs, cli, role],
     {
       PORT: '0',
       LOG_LEVEL: 'info',
