@@ -14,15 +14,18 @@ RUN npm run build && npm prune --omit=dev
 
 # Runtime: the compiled service, its production dependencies and the client bundle; non-root.
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production PORT=8080 BIND=0.0.0.0
+# The admin routes (/healthz, /readyz, /metrics) listen apart from the public port; publish 9090
+# only to your monitoring network. With no TOKEN_SECRET, `start` serves its demo and reaches
+# nothing but the demo's own echo: no image default is an open proxy.
+ENV NODE_ENV=production PORT=8080 BIND=0.0.0.0 ADMIN_PORT=9090 ADMIN_BIND=0.0.0.0
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/client/dist ./client/dist
 USER node
-EXPOSE 8080
+EXPOSE 8080 9090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.ADMIN_PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/bin/polysocket.js"]
 CMD ["start"]

@@ -309,7 +309,7 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
   // sessions left are the live ones
   const expiredOk = await until(async () => {
     let sessions = 0;
-    for (const p of Object.values(relays)) sessions += await metric(p.port, 'polysocket_sessions');
+    for (const p of Object.values(relays)) sessions += await metric(p.adminPort ?? 0, 'polysocket_sessions');
     return sessions <= live.length;
   }, o.idleTimeoutMs + 5000).then(
     () => true,

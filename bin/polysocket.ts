@@ -3,7 +3,7 @@
  * polysocket start | router | relay | token | help
  * Every setting is an environment variable; `--name value` flags set the same variables.
  */
-import { ConfigError, describeSettings, flagsToEnv, loadConfig, type Role } from '../shared/config';
+import { ConfigError, describeSettings, flagsToEnv, loadConfig, type Role, secretProblem } from '../shared/config';
 import { PolysocketError } from '../shared/errors';
 import { createLogger } from '../shared/log';
 import { mintToken } from '../router/token';
@@ -54,7 +54,11 @@ function tokenCommand(args: string[], env: Record<string, string | undefined>): 
   }
   const problems: string[] = [];
   const secret = env.TOKEN_SECRET ?? '';
-  if (!secret) problems.push('TOKEN_SECRET must be set to mint a token');
+  if (!secret) problems.push('TOKEN_SECRET must be set to mint a token (make one with: openssl rand -hex 32)');
+  else {
+    const weak = secretProblem(secret);
+    if (weak) problems.push(weak);
+  }
   if (targets.length === 0) problems.push('at least one --target is required');
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) problems.push('--max must be a whole number of at least 1');
   if (!Number.isInteger(ttl) || ttl < 1) problems.push('--ttl must be a whole number of seconds');

@@ -1,56 +1,43 @@
 /**
  * Builds and starts the roles: the all-in-one (router + relay + demo, embedded store), or a
  * router or a relay on its own over Redis. Each returns a handle tests can close; listening
- * on port 0 is fine.
+ * on port 0 is fine. Every role also listens on a private admin port (/healthz, /readyz,
+ * /metrics), never on the public one unless ADMIN_TOKEN is given.
  */
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { TargetPolicy } from '../relay/target-policy';
+import type http from 'node:http';
 import { relayHandler } from '../relay/http';
 import { Relay } from '../relay/relay';
+import { TargetPolicy } from '../relay/target-policy';
 import { SocketCreator } from '../router/create';
 import { routerRoutes } from '../router/http';
-import { TokenVerifier, mintToken } from '../router/token';
+import { rankRelays } from '../router/pick-relay';
+import { DEMO_KEY_ID, KeyedVerifier, TokenVerifier, type Verifier } from '../router/token';
 import { clientScriptRoutes } from '../shared/client-script';
-import { withListenPort, type Config } from '../shared/config';
+import { type Config, withListenPort } from '../shared/config';
 import { createApp, finishApp } from '../shared/http-app';
+import { closeServer, createServer, listen } from '../shared/http-server';
 import type { Logger } from '../shared/log';
 import { Metrics } from '../shared/metrics';
-import { opsRoutes } from '../shared/ops-routes';
+import { adminGuard, opsRoutes, type Readiness } from '../shared/ops-routes';
 import { MemoryStore } from '../shared/store/memory-store';
 import { RedisStore } from '../shared/store/redis-store';
 import type { CoordinationStore } from '../shared/store/store';
-import { attachEchoTarget, demoPage } from './demo';
+import { attachEchoTarget, DEMO_PATH, demoRoutes } from './demo';
 
 export interface Running {
   server: http.Server;
   port: number;
+  /** the admin listener's port (/healthz, /readyz, /metrics) */
+  adminPort: number;
   config: Config;
   store: CoordinationStore;
   relay?: Relay;
   metrics: Metrics;
-  /** the all-in-one's demo token (signed with its secret) */
-  demoToken?: string;
   /** graceful: relays drain (clients get close 1001) */
   drain(): Promise<void>;
   /** immediate */
   close(): Promise<void>;
-}
-
-async function listen(server: http.Server, c: Config): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(c.port, c.bind, () => resolve());
-  });
-  return (server.address() as AddressInfo).port;
-}
-
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
 
 async function connectStore(c: Config, log: Logger, metrics: Metrics): Promise<CoordinationStore> {
@@ -63,58 +50,98 @@ async function connectStore(c: Config, log: Logger, metrics: Metrics): Promise<C
   });
 }
 
+/** The private listener for the ops routes; `app` gets them too when ADMIN_TOKEN guards them. */
+async function startAdmin(c: Config, log: Logger, readiness: Readiness, metrics: Metrics, app: ReturnType<typeof createApp>) {
+  if (c.adminToken) app.use(adminGuardedOps(c.adminToken, readiness, metrics));
+  const admin = createApp(c.maxUrlBytes);
+  admin.use(opsRoutes(readiness, metrics));
+  finishApp(admin, log);
+  const server = createServer(c);
+  server.on('request', admin);
+  const port = await listen(server, c.adminPort, c.adminBind);
+  log.info('admin_started', { port, bind: c.adminBind });
+  return { server, port };
+}
+
+function adminGuardedOps(token: string, readiness: Readiness, metrics: Metrics) {
+  const r = createApp(Number.MAX_SAFE_INTEGER);
+  r.use(['/healthz', '/readyz', '/metrics'], adminGuard(token));
+  r.use(opsRoutes(readiness, metrics));
+  return r;
+}
+
+/** A router's readiness includes whether a create could be placed right now. */
+function placement(store: CoordinationStore): () => Promise<string | undefined> {
+  return async () => (rankRelays(await store.liveRelays()).length ? undefined : 'no live relay can take sockets');
+}
+
+function operatorVerifier(c: Config): TokenVerifier | undefined {
+  return c.tokenSecret || c.tokenPublicKey ? new TokenVerifier(c) : undefined;
+}
+
+function warnIfOpen(c: Config, log: Logger): void {
+  if (c.auth === 'none') {
+    log.warn('auth_none', {
+      message: 'AUTH=none: anyone may open sockets to any public target (internal ones only if ALLOW_TARGETS names them)',
+    });
+  }
+}
+
 /** Router + relay + demo in one process on one port, with the embedded store. */
 export async function startAllInOne(config: Config, log: Logger): Promise<Running> {
   const store = new MemoryStore();
   const metrics = new Metrics('all');
-  const secret = config.tokenSecret ?? randomBytes(32).toString('base64url');
-  const server = http.createServer();
-  const port = await listen(server, config);
-  // The demo echo lives on this very server (loopback), so the relay must be allowed to reach it.
-  const c = withListenPort(
-    { ...config, tokenSecret: secret, allowTargets: config.allowTargets.length ? config.allowTargets : ['localhost'] },
-    port,
-  );
-  const relay = new Relay(c, { store, log, policy: new TargetPolicy(c.allowTargets), metrics });
+  const server = createServer(config);
+  const port = await listen(server, config.port, config.bind);
+  const c = withListenPort(config, port);
+  const demoOn = c.demo ?? !(c.tokenSecret || c.tokenPublicKey);
+  // The demo's echo lives on this very server (loopback): the relay may reach exactly that, and its
+  // tokens are signed with a key of this process's own that nothing else ever sees.
+  const demoTarget = `ws://localhost:${port}${DEMO_PATH}`;
+  const demoKey = randomBytes(32).toString('base64url');
+  const policy = new TargetPolicy({ allow: c.allowTargets, allowPorts: c.allowPorts, exact: demoOn ? [demoTarget] : [] });
+  const relay = new Relay(c, { store, log, policy, metrics });
   metrics.watchRelay(() => relay.snapshot());
-  const creator = new SocketCreator(c, { store, log, verifier: c.auth === 'token' ? new TokenVerifier(c) : undefined, metrics });
-  const origin = `http://localhost:${port}`;
-  const demoToken = mintToken(secret, {
-    targets: [`ws://localhost:${port}/echo`],
-    origins: [origin, `http://127.0.0.1:${port}`],
-    ttlSeconds: 7 * 24 * 3600,
-    audience: c.tokenAudience,
-    issuer: c.tokenIssuer,
-  });
+  let verifier: Verifier | undefined;
+  if (c.auth === 'token') {
+    const demoVerifier = new TokenVerifier({ ...c, tokenSecret: demoKey, tokenPublicKey: undefined, tokenAlgorithms: ['HS256'] });
+    verifier = demoOn ? new KeyedVerifier({ [DEMO_KEY_ID]: demoVerifier }, operatorVerifier(c)) : operatorVerifier(c);
+  }
+  const creator = new SocketCreator(c, { store, log, verifier, metrics });
 
   const app = createApp(c.maxUrlBytes);
-  app.get('/', (_req, res) => demoPage(res, { router: origin, token: demoToken, target: `ws://localhost:${port}/echo` }));
-  app.use(opsRoutes({ store, relay }, metrics));
+  const readiness: Readiness = { store, relay, placement: placement(store) };
+  const admin = await startAdmin(c, log, readiness, metrics, app);
+  if (demoOn) app.use(demoRoutes({ key: demoKey, target: demoTarget, port, audience: c.tokenAudience, issuer: c.tokenIssuer }));
   app.use(clientScriptRoutes());
   app.use(routerRoutes(creator));
   finishApp(app, log);
   const relayFirst = relayHandler(relay, c);
   server.on('request', (req, res) => relayFirst(req, res) || app(req, res));
-  attachEchoTarget(server, '/echo');
+  if (demoOn) attachEchoTarget(server, DEMO_PATH);
   await relay.start();
-  log.info('all_in_one_started', { url: origin, auth: c.auth, ephemeralSecret: !config.tokenSecret });
+  warnIfOpen(c, log);
+  log.info('all_in_one_started', { url: `http://localhost:${port}`, port, adminPort: admin.port, auth: c.auth, demo: demoOn });
+  const release = async () => {
+    await closeServer(server);
+    await closeServer(admin.server);
+    await store.close();
+  };
   return {
     server,
     port,
+    adminPort: admin.port,
     config: c,
     store,
     relay,
     metrics,
-    demoToken,
     drain: async () => {
       await relay.drain();
-      await closeServer(server);
-      await store.close();
+      await release();
     },
     close: async () => {
       await relay.stop();
-      await closeServer(server);
-      await store.close();
+      await release();
     },
   };
 }
@@ -129,30 +156,34 @@ export async function startRouter(config: Config, log: Logger, store?: Coordinat
     metrics,
   });
   const app = createApp(config.maxUrlBytes);
-  app.use(opsRoutes({ store: s }, metrics));
+  const admin = await startAdmin(config, log, { store: s, placement: placement(s) }, metrics, app);
   app.use(clientScriptRoutes());
   app.use(routerRoutes(creator));
   finishApp(app, log);
-  const server = http.createServer(app);
-  const port = await listen(server, config);
-  log.info('router_started', { port });
+  const server = createServer(config);
+  server.on('request', app);
+  const port = await listen(server, config.port, config.bind);
+  warnIfOpen(config, log);
+  log.info('router_started', { port, adminPort: admin.port });
   const close = async () => {
     await closeServer(server);
+    await closeServer(admin.server);
     if (!store) await s.close();
   };
-  return { server, port, config: withListenPort(config, port), store: s, metrics, drain: close, close };
+  return { server, port, adminPort: admin.port, config: withListenPort(config, port), store: s, metrics, drain: close, close };
 }
 
 export async function startRelay(config: Config, log: Logger, store?: CoordinationStore): Promise<Running> {
   const metrics = new Metrics('relay');
   const s = store ?? (await connectStore(config, log, metrics));
-  const server = http.createServer();
-  const port = await listen(server, config);
+  const server = createServer(config);
+  const port = await listen(server, config.port, config.bind);
   const c = withListenPort(config, port);
-  const relay = new Relay(c, { store: s, log, policy: new TargetPolicy(c.allowTargets), metrics });
+  const policy = new TargetPolicy({ allow: c.allowTargets, allowPorts: c.allowPorts });
+  const relay = new Relay(c, { store: s, log, policy, metrics });
   metrics.watchRelay(() => relay.snapshot());
   const app = createApp(c.maxUrlBytes);
-  app.use(opsRoutes({ store: s, relay }, metrics));
+  const admin = await startAdmin(c, log, { store: s, relay }, metrics, app);
   app.use(clientScriptRoutes());
   finishApp(app, log);
   const relayFirst = relayHandler(relay, c);
@@ -160,11 +191,13 @@ export async function startRelay(config: Config, log: Logger, store?: Coordinati
   await relay.start();
   const release = async () => {
     await closeServer(server);
+    await closeServer(admin.server);
     if (!store) await s.close();
   };
   return {
     server,
     port,
+    adminPort: admin.port,
     config: c,
     store: s,
     relay,

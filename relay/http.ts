@@ -23,7 +23,7 @@ import type { SendAnswer } from './session';
 
 const ROUTE = /^\/([js])\/([^/]*)$/;
 
-export type RelayHttpConfig = Pick<Config, 'maxUrlBytes' | 'maxBodyBytes'>;
+export type RelayHttpConfig = Pick<Config, 'maxUrlBytes' | 'maxBodyBytes' | 'maxBatchSends' | 'answerWriteTimeoutMs'>;
 
 /** Handles /j/<id> and /s/<id>; returns false for any other path (the caller's express app takes it). */
 export function relayHandler(relay: Relay, c: RelayHttpConfig): (req: IncomingMessage, res: ServerResponse) => boolean {
@@ -38,13 +38,15 @@ export function relayHandler(relay: Relay, c: RelayHttpConfig): (req: IncomingMe
     try {
       checkUrlLength(url, c.maxUrlBytes);
       if (req.method === 'OPTIONS') preflight(res, allow);
-      else if (route[1] === 'j' && req.method === 'GET') poll(relay, id, req, res, query, allow);
-      else if (route[1] === 's' && req.method === 'GET') send(relay, id, req, res, query, allow);
+      else if (route[1] === 'j' && req.method === 'GET') poll(relay, id, req, res, query, allow, c);
+      else if (route[1] === 's' && req.method === 'GET') send(relay, id, req, res, query, allow, c);
       else if (route[1] === 's' && req.method === 'POST') {
+        // Not a byte of the body is read for a socket that does not exist or is another origin's.
+        relay.sessionFor(id, requestOrigin(req));
         readForm(req, c.maxBodyBytes, query, (err, fields) => {
           try {
             if (err) throw err;
-            send(relay, id, req, res, fields, allow);
+            send(relay, id, req, res, fields, allow, c);
           } catch (e) {
             answerError(res, query, e, allow);
           }
@@ -57,21 +59,49 @@ export function relayHandler(relay: Relay, c: RelayHttpConfig): (req: IncomingMe
   };
 }
 
-function poll(relay: Relay, id: string, req: IncomingMessage, res: ServerResponse, query: ParsedUrlQuery, allow: HeaderList): void {
+function poll(
+  relay: Relay,
+  id: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: ParsedUrlQuery,
+  allow: HeaderList,
+  c: RelayHttpConfig,
+): void {
   const cb = callbackOf(query);
   const waiter = {
     answer(messages: string) {
-      if (!res.writableEnded) sendJsonText(res, cb, 200, `{"ok":true,"messages":${messages}}`, allow);
+      if (res.writableEnded) return;
+      sendJsonText(res, cb, 200, `{"ok":true,"messages":${messages}}`, allow);
+      // An answer the client does not read (its TCP window stays shut) is dropped, connection and all.
+      if ((res.socket?.writableLength ?? 0) > 0) dropIfUnread(res, c.answerWriteTimeoutMs);
     },
   };
   const session = relay.poll(id, requestOrigin(req), parsePoll(query), waiter);
   if (!res.writableEnded) res.on('close', () => session.cancelPoll(waiter));
 }
 
-function send(relay: Relay, id: string, req: IncomingMessage, res: ServerResponse, fields: ParsedUrlQuery, allow: HeaderList): void {
+function send(
+  relay: Relay,
+  id: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  fields: ParsedUrlQuery,
+  allow: HeaderList,
+  c: RelayHttpConfig,
+): void {
   const cb = callbackOf(fields);
-  const cancel = relay.send(id, requestOrigin(req), parseSends(fields), (a: SendAnswer) => {
+  const cancel = relay.send(id, requestOrigin(req), parseSends(fields, c.maxBatchSends), (a: SendAnswer) => {
     if (!res.writableEnded) sendOk(res, cb, a.duplicate ? { ok: true, n: a.n, duplicate: true } : { ok: true, n: a.n }, 201, allow);
   });
   if (!res.writableEnded) res.on('close', cancel);
+}
+
+function dropIfUnread(res: ServerResponse, ms: number): void {
+  const timer = setTimeout(destroyResponse, ms, res);
+  res.once('finish', () => clearTimeout(timer));
+}
+
+function destroyResponse(res: ServerResponse): void {
+  res.destroy();
 }

@@ -12,6 +12,8 @@ interface Entry {
 
 export class Outbox {
   private entries: Entry[] = [];
+  /** takeAll's answer while the entries are unchanged */
+  private joined: string | undefined;
   private bytes = 0;
   /** seq of the last message put in (0 = none yet) */
   lastSeq = 0;
@@ -56,18 +58,27 @@ export class Outbox {
       this.bytes -= this.entries[i].frag.length;
       i++;
     }
-    if (i > 0) this.entries = i === this.entries.length ? [] : this.entries.slice(i);
+    if (i > 0) {
+      this.entries = i === this.entries.length ? [] : this.entries.slice(i);
+      this.joined = undefined;
+    }
   }
 
-  /** All unacked messages as a JSON array body, marking them delivered. */
+  /**
+   * All unacked messages as a JSON array body, marking them delivered. Repeated polls with the
+   * same ack share one string: a client that polls again and again does not multiply the outbox.
+   */
   takeAll(): string {
     this.deliveredSeq = this.lastSeq;
-    if (this.entries.length === 1) return `[${this.entries[0].frag}]`;
-    return `[${this.entries.map((e) => e.frag).join(',')}]`;
+    if (this.joined === undefined) {
+      this.joined = this.entries.length === 1 ? `[${this.entries[0].frag}]` : `[${this.entries.map((e) => e.frag).join(',')}]`;
+    }
+    return this.joined;
   }
 
   private push(seq: number, frag: string, force: boolean): boolean {
     if (!force && this.bytes + frag.length > this.maxBytes) return false;
+    this.joined = undefined;
     this.entries.push({ seq, frag });
     this.bytes += frag.length;
     this.lastSeq = seq;

@@ -5,7 +5,7 @@
 import type WebSocket from 'ws';
 import type { Config } from '../shared/config';
 import { asPolysocketError, PolysocketError } from '../shared/errors';
-import { SOCKET_ID } from '../shared/ids';
+import { newRequestId, SOCKET_ID } from '../shared/ids';
 import { errorFields, type Logger } from '../shared/log';
 import { newTrafficStats, type Metrics, type RelaySnapshot } from '../shared/metrics';
 import type { CoordinationStore, OpenRequest, OpenResult, RelayInfo } from '../shared/store/store';
@@ -46,6 +46,8 @@ export interface RelayDeps {
 
 export class Relay {
   readonly id: string;
+  /** this run of the relay (token slots name it, so a restart under the same id frees the old run's) */
+  readonly boot = newRequestId();
   draining = false;
   private readonly sessions = new Map<string, Session>();
   /** sessions whose upstream is still open: the load the store sees */
@@ -89,6 +91,7 @@ export class Relay {
   info(): RelayInfo {
     return {
       id: this.id,
+      boot: this.boot,
       host: this.o.config.publicHost,
       sockets: this.live,
       maxSockets: this.o.config.maxSockets,
@@ -99,7 +102,11 @@ export class Relay {
   async start(): Promise<void> {
     await this.o.store.announceRelay(this.info(), this.o.config.relayTtlMs);
     this.announcedAt = Date.now();
-    this.stopServing = await this.o.store.serveOpens(this.id, (req) => this.open(req));
+    this.stopServing = await this.o.store.serveOpens(
+      this.id,
+      (req) => this.open(req),
+      (req) => this.unanswered(req),
+    );
     this.heartbeat = setInterval(() => void this.announce(), this.o.config.heartbeatMs);
     this.o.log.info('relay_started', { relay: this.id, host: this.o.config.publicHost, port: this.o.config.port });
   }
@@ -137,7 +144,7 @@ export class Relay {
   }
 
   /** §6.2: unknown and closed sockets answer alike; a socket of another page origin is refused as such. */
-  private sessionFor(id: string, origin: string | undefined): Session {
+  sessionFor(id: string, origin: string | undefined): Session {
     const session = SOCKET_ID.test(id) ? this.sessions.get(id) : undefined;
     if (!session) throw new PolysocketError('unknown_socket');
     if (session.info.origin && origin && origin !== session.info.origin) {
@@ -171,8 +178,16 @@ export class Relay {
     } catch (err) {
       const e = asPolysocketError(err);
       this.o.metrics?.upstreamConnect.observe({ outcome: e.code }, (Date.now() - started) / 1000);
-      this.o.log.info('socket_refused', { relay: this.id, target: target.host, error: e.code, ms: Date.now() - started });
-      return { ok: false, error: e.code, message: e.message };
+      // The details (resolved address, DNS and TLS errors) are for the log: handed to the page they
+      // would make a port and DNS oracle of any token that names a wildcard.
+      this.o.log.info('socket_refused', {
+        relay: this.id,
+        target: target.host,
+        error: e.code,
+        detail: e.message,
+        ms: Date.now() - started,
+      });
+      return { ok: false, error: e.code, message: new PolysocketError(e.code).message };
     }
     if (this.draining) {
       ws.close(1001, 'relay shutting down');
@@ -199,6 +214,14 @@ export class Relay {
     await this.announce();
     const fqdn = c.subdomains ? `${req.uniq}.${c.publicHost}` : c.publicHost;
     return { ok: true, fqdn, url: `${c.publicScheme}://${fqdn}`, protocol: ws.protocol };
+  }
+
+  /** The router never learned of this socket (it gave up, or the store went away): nobody will use it. */
+  private unanswered(req: OpenRequest): void {
+    const session = this.sessions.get(req.socketId);
+    if (!session) return;
+    this.o.log.info('socket_unanswered', { relay: this.id, socket: req.socketId });
+    session.abandon();
   }
 
   /** SIGTERM: take no more sockets, tell every client `close` 1001, give them time to fetch it. */

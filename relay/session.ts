@@ -131,8 +131,8 @@ export class Session {
     this.inbox = new Inbox(limits);
     upstream.on('message', (data: Buffer, isBinary: boolean) => this.onUpstreamMessage(data, isBinary));
     upstream.on('close', (code: number, reason: Buffer) => this.onUpstreamClose(code, reason.toString()));
-    // 'close' always follows 'error'; the error itself is reported through the close code (1006).
-    upstream.on('error', () => undefined);
+    // 'close' always follows 'error'; the error itself is reported through the close code.
+    upstream.on('error', (err: Error & { code?: string }) => this.onUpstreamError(err));
     this.waitIdle();
   }
 
@@ -225,6 +225,12 @@ export class Session {
     if (this.state >= SessionState.Closed) return;
     this.queueClose(code, reason);
     this.endUpstream(code, reason);
+  }
+
+  /** Nobody will ever use this socket (its create was never answered): close the upstream, forget it. */
+  abandon(): void {
+    this.endUpstream(1001, 'the socket was never handed out');
+    this.remove();
   }
 
   /** Drops everything now (shutdown). */
@@ -322,6 +328,14 @@ export class Session {
       this.upstream.pause();
     }
     this.scheduleFlush();
+  }
+
+  /**
+   * ws closes with 1009 on a frame over MAX_MESSAGE_BYTES but, having stopped reading, reports
+   * 1006 itself: the client is told what docs/PROTOCOL.md §4.2 promises. Other errors end as 1006.
+   */
+  private onUpstreamError(err: Error & { code?: string }): void {
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.queueClose(1009, 'message too big');
   }
 
   private onUpstreamClose(code: number, reason: string): void {

@@ -13,7 +13,9 @@ import dns from 'node:dns';
 import net, { BlockList } from 'node:net';
 import type { RequestOptions } from 'node:http';
 import type { ClientOptions } from 'ws';
+import { BAD_PORTS } from '../shared/bad-ports';
 import { PolysocketError } from '../shared/errors';
+import { portOf } from '../shared/urls';
 
 const FORBIDDEN_V4: [string, number][] = [
   ['0.0.0.0', 8],
@@ -60,52 +62,100 @@ export type UpstreamSocketOptions = Partial<ClientOptions> & Pick<RequestOptions
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
 
+export interface TargetPolicyOptions {
+  /** ALLOW_TARGETS: IPs, CIDRs, `host`, `host:port`, `ip:port` or `[v6]:port` the operator opens on purpose */
+  allow: readonly string[];
+  /** ALLOW_PORTS: bad ports reopened on purpose */
+  allowPorts?: readonly string[];
+  /** whole targets allowed exactly (scheme, host, port and path): the all-in-one's demo echo */
+  exact?: readonly string[];
+}
+
 export class TargetPolicy {
   private readonly allowed = new BlockList();
+  /** host names allowed on any port */
   private readonly allowedNames = new Set<string>();
+  /** `host:port` (IPs in canonical form, v6 bracketed) allowed on that port only */
+  private readonly allowedEndpoints = new Set<string>();
+  private readonly allowedPorts: Set<number>;
+  private readonly exact: Set<string>;
 
-  /** `allow`: IPs, CIDRs (a.b.c.d/n, x::/n) or host names the operator opens on purpose. */
-  constructor(allow: readonly string[]) {
-    for (const entry of allow) {
-      const [addr, bits] = entry.split('/');
-      const family = familyOf(addr);
-      if (family && bits === undefined) this.allowed.addAddress(addr, family);
-      else if (family && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 'ipv4' ? 32 : 128))
-        this.allowed.addSubnet(addr, Number(bits), family);
-      else if (bits === undefined && /^[a-z0-9.-]+$/i.test(entry)) this.allowedNames.add(entry.toLowerCase());
-      else throw new PolysocketError('bad_parameter', `ALLOW_TARGETS: ${JSON.stringify(entry)} is not an IP, a CIDR or a host name`);
-    }
+  constructor(o: TargetPolicyOptions) {
+    for (const entry of o.allow) this.addEntry(entry.trim());
+    this.allowedPorts = new Set((o.allowPorts ?? []).map(Number));
+    this.exact = new Set((o.exact ?? []).map((t) => exactKey(new URL(t))));
   }
 
-  /** True when connecting to `ip` is allowed. */
-  addressAllowed(ip: string): boolean {
+  private addEntry(entry: string): void {
+    const bad = () =>
+      new PolysocketError(
+        'bad_parameter',
+        `ALLOW_TARGETS: ${JSON.stringify(entry)} is not an IP, a CIDR, or a host with an optional :port`,
+      );
+    const withPort = /^(\[[0-9a-f:.]+\]|[^:/[\]]+):(\d{1,5})$/i.exec(entry);
+    if (withPort) {
+      const host = withPort[1].replace(/^\[|\]$/g, '').toLowerCase();
+      if (!familyOf(host) && !/^[a-z0-9.-]+$/.test(host)) throw bad();
+      this.allowedEndpoints.add(endpoint(host, withPort[2]));
+      return;
+    }
+    const [addr, bits] = entry.split('/');
+    const family = familyOf(addr);
+    if (family && bits === undefined) this.allowed.addAddress(addr, family);
+    else if (family && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 'ipv4' ? 32 : 128))
+      this.allowed.addSubnet(addr, Number(bits), family);
+    else if (bits === undefined && /^[a-z0-9.-]+$/i.test(entry)) this.allowedNames.add(entry.toLowerCase());
+    else throw bad();
+  }
+
+  /** True when connecting to `ip` (on `port`, if given) is allowed. */
+  addressAllowed(ip: string, port?: string): boolean {
     const family = familyOf(ip);
     if (!family) return false;
+    if (port !== undefined && this.allowedEndpoints.has(endpoint(ip, port))) return true;
     return this.allowed.check(ip, family) || !forbidden.check(ip, family);
   }
 
-  /** Options for the ws client: refuses forbidden literals now, and forbidden resolutions at connect time. */
+  /**
+   * Options for the ws client: refuses bad ports and forbidden literals now, and forbidden
+   * resolutions at connect time. An allowed name or endpoint skips the address check.
+   */
   socketOptions(target: URL): UpstreamSocketOptions {
     const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-    if (this.allowedNames.has(host)) return {};
+    const port = portOf(target);
+    if (BAD_PORTS.has(Number(port)) && !this.allowedPorts.has(Number(port))) {
+      throw new PolysocketError('target_forbidden_port', `browsers never connect to port ${port}, and neither does the relay`);
+    }
+    if (this.exact.has(exactKey(target)) || this.allowedNames.has(host) || this.allowedEndpoints.has(endpoint(host, port))) return {};
     if (familyOf(host)) {
-      if (!this.addressAllowed(host)) throw forbiddenError(host);
+      if (!this.addressAllowed(host, port)) throw forbiddenError(host);
       return {};
     }
-    return { lookup: this.lookup as unknown as RequestOptions['lookup'] };
+    return { lookup: this.lookupFor(port) as unknown as RequestOptions['lookup'] };
   }
 
-  private readonly lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, []);
-      const list = addresses as dns.LookupAddress[];
-      const bad = list.find((a) => !this.addressAllowed(a.address));
-      if (bad) return callback(forbiddenError(hostname) as unknown as NodeJS.ErrnoException, []);
-      if (list.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
-      if (options.all) callback(null, list);
-      else callback(null, list[0].address, list[0].family);
-    });
-  };
+  private lookupFor(port: string) {
+    return (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
+      dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+        if (err) return callback(err, []);
+        const list = addresses as dns.LookupAddress[];
+        const bad = list.find((a) => !this.addressAllowed(a.address, port));
+        if (bad) return callback(forbiddenError(hostname) as unknown as NodeJS.ErrnoException, []);
+        if (list.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
+        if (options.all) callback(null, list);
+        else callback(null, list[0].address, list[0].family);
+      });
+    };
+  }
+}
+
+function endpoint(host: string, port: string): string {
+  return `${host}|${Number(port)}`;
+}
+
+/** scheme, host, port and path: what an exact allowance must match (the query is the upstream's business). */
+function exactKey(u: URL): string {
+  return `${u.protocol}//${u.hostname.toLowerCase()}:${portOf(u)}${u.pathname}`;
 }
 
 function forbiddenError(host: string): PolysocketError {

@@ -5,14 +5,14 @@
 import type { Config } from '../shared/config';
 import { asPolysocketError, PolysocketError } from '../shared/errors';
 import { newSocketId, newUniqLabel } from '../shared/ids';
-import type { Logger } from '../shared/log';
+import { loggable, type Logger } from '../shared/log';
 import type { Metrics } from '../shared/metrics';
-import type { CoordinationStore, OpenRequest } from '../shared/store/store';
+import { type CoordinationStore, type OpenRequest, relayInstance } from '../shared/store/store';
 import { parseFrom, parseProtocols, parseTarget } from './create-params';
 import { originAllowed } from './origin-rules';
 import { rankRelays } from './pick-relay';
 import { targetAllowed } from './target-rules';
-import type { Grant, TokenVerifier } from './token';
+import type { Grant, Verifier } from './token';
 
 export interface CreateInput {
   target?: string;
@@ -43,7 +43,7 @@ export interface CreatorDeps {
   store: CoordinationStore;
   log: Logger;
   /** undefined when AUTH=none */
-  verifier: TokenVerifier | undefined;
+  verifier: Verifier | undefined;
   metrics?: Metrics;
 }
 
@@ -51,7 +51,7 @@ export class SocketCreator {
   private pending = 0;
   private readonly store: CoordinationStore;
   private readonly log: Logger;
-  private readonly verifier: TokenVerifier | undefined;
+  private readonly verifier: Verifier | undefined;
   private readonly metrics: Metrics | undefined;
 
   constructor(
@@ -74,7 +74,7 @@ export class SocketCreator {
     } catch (err) {
       const e = asPolysocketError(err);
       this.metrics?.creates.inc({ outcome: e.code });
-      this.log.info('create_refused', { error: e.code, ip: input.ip, from: input.from?.slice(0, 100) });
+      this.log.info('create_refused', { error: e.code, ip: input.ip, from: loggable(input.from) });
       throw e;
     } finally {
       this.pending--;
@@ -82,13 +82,13 @@ export class SocketCreator {
   }
 
   private async place(input: CreateInput): Promise<Created> {
+    // Every attempt counts, refused or not: guessing tokens, origins or targets is not free.
+    if ((await this.store.countHit(`ip:${input.ip}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerIp)
+      throw new PolysocketError('rate_limited');
     const target = parseTarget(input.target);
     const protocols = parseProtocols(input.protocols);
     const from = parseFrom(input.from);
     const grant = this.verifier ? this.authorize(this.verifier, input, target) : undefined;
-
-    if ((await this.store.countHit(`ip:${input.ip}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerIp)
-      throw new PolysocketError('rate_limited');
     if (grant && (await this.store.countHit(`tok:${grant.key}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerToken)
       throw new PolysocketError('rate_limited');
     if (grant?.once && !(await this.store.claimOnce(`jti:${grant.once.jti}`, grant.once.ttlMs))) throw new PolysocketError('token_reused');
@@ -106,7 +106,8 @@ export class SocketCreator {
       slotKey: grant?.maxSockets ? grant.key : undefined,
     };
     for (const relay of candidates) {
-      if (grant?.maxSockets && !(await this.store.acquireSlot(grant.key, req.socketId, relay.id, grant.maxSockets, grant.ttlMs))) {
+      const holder = relayInstance(relay);
+      if (grant?.maxSockets && !(await this.store.acquireSlot(grant.key, req.socketId, holder, grant.maxSockets, grant.ttlMs))) {
         throw new PolysocketError('socket_limit', `this token may hold at most ${grant.maxSockets} sockets at once`);
       }
       const result = await this.store.requestOpen(relay.id, req, this.c.createTimeoutMs);
@@ -121,7 +122,7 @@ export class SocketCreator {
     throw new PolysocketError('no_relay', 'no relay could take the socket');
   }
 
-  private authorize(verifier: TokenVerifier, input: CreateInput, target: URL): Grant {
+  private authorize(verifier: Verifier, input: CreateInput, target: URL): Grant {
     const grant = verifier.verify(input.token);
     if (input.origin === undefined) {
       if (!grant.allowNoOrigin)

@@ -31,16 +31,32 @@ const HMAC = new Set(['HS256', 'HS384', 'HS512']);
 const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']);
 export const MAX_TOKEN_LENGTH = 4096;
 
-export class TokenVerifier {
+/** Anything that turns a token into a Grant (or refuses it with a coded error). */
+export interface Verifier {
+  verify(token: string | undefined, now?: number): Grant;
+}
+
+export type TokenConfig = Pick<
+  Config,
+  'tokenSecret' | 'tokenPublicKey' | 'tokenAlgorithms' | 'tokenAudience' | 'tokenIssuer' | 'tokenClockToleranceS' | 'tokenMaxTtlS'
+>;
+
+/**
+ * One signed token has one spelling: a signature whose base64url text is not canonical (the low
+ * bits of its last character set) verifies although it is not what the signer wrote, so it is
+ * refused. ECDSA's other twin, (r, n - s), is a different but valid signature that many signers
+ * produce themselves; it is not refused, and cannot buy anything either: every limit is keyed on
+ * the signed part (header and payload), which both twins share.
+ */
+function canonicalSignature(signature: string): boolean {
+  return Buffer.from(signature, 'base64url').toString('base64url') === signature;
+}
+
+export class TokenVerifier implements Verifier {
   private readonly key: string;
   private readonly algorithms: Algorithm[];
 
-  constructor(
-    private readonly c: Pick<
-      Config,
-      'tokenSecret' | 'tokenPublicKey' | 'tokenAlgorithms' | 'tokenAudience' | 'tokenIssuer' | 'tokenClockToleranceS'
-    >,
-  ) {
+  constructor(private readonly c: TokenConfig) {
     const algorithms = c.tokenAlgorithms as Algorithm[];
     for (const a of algorithms) {
       if (!HMAC.has(a) && !ASYMMETRIC.has(a)) throw new PolysocketError('bad_parameter', `TOKEN_ALGORITHMS: unknown algorithm ${a}`);
@@ -68,6 +84,7 @@ export class TokenVerifier {
     if (!this.algorithms.includes(decoded.header.alg as Algorithm)) {
       throw new PolysocketError('token_algorithm', `tokens must be signed with ${this.algorithms.join(' or ')}`);
     }
+    if (!canonicalSignature(decoded.signature)) throw new PolysocketError('token_invalid', 'the signature is not in canonical form');
     let payload: JwtPayload;
     try {
       payload = jwt.verify(token, this.key, {
@@ -80,7 +97,26 @@ export class TokenVerifier {
     } catch (err) {
       throw verifyError(err);
     }
-    return grantOf(payload, token, now);
+    return grantOf(payload, token, now, this.c);
+  }
+}
+
+/** The key id of the all-in-one demo's tokens: signed with a key of the process's own, never the operator's. */
+export const DEMO_KEY_ID = 'polysocket-demo';
+
+/** Picks the verifier by the token's `kid`: the demo's own key for demo tokens, the operator's for the rest. */
+export class KeyedVerifier implements Verifier {
+  constructor(
+    private readonly byKeyId: Record<string, Verifier>,
+    private readonly fallback: Verifier | undefined,
+  ) {}
+
+  verify(token: string | undefined, now = Date.now()): Grant {
+    if (!token) throw new PolysocketError('token_missing');
+    const kid = token.length <= MAX_TOKEN_LENGTH ? jwt.decode(token, { complete: true })?.header.kid : undefined;
+    const verifier = (kid !== undefined && Object.hasOwn(this.byKeyId, kid) ? this.byKeyId[kid] : undefined) ?? this.fallback;
+    if (!verifier) throw new PolysocketError('token_invalid', "this service verifies no tokens but its demo's");
+    return verifier.verify(token, now);
   }
 }
 
@@ -95,8 +131,14 @@ function verifyError(err: unknown): PolysocketError {
   return new PolysocketError('token_invalid');
 }
 
-function grantOf(p: JwtPayload, token: string, now: number): Grant {
+function grantOf(p: JwtPayload, token: string, now: number, c: Pick<Config, 'tokenMaxTtlS' | 'tokenClockToleranceS'>): Grant {
   const bad = (why: string) => new PolysocketError('token_claims', `token claims: ${why}`);
+  if (c.tokenMaxTtlS > 0) {
+    if (typeof p.exp !== 'number') throw bad(`exp is required (tokens live at most TOKEN_MAX_TTL_S=${c.tokenMaxTtlS} s)`);
+    if (p.exp * 1000 - now > (c.tokenMaxTtlS + c.tokenClockToleranceS) * 1000) {
+      throw bad(`exp is more than TOKEN_MAX_TTL_S=${c.tokenMaxTtlS} s away`);
+    }
+  }
   if (!Array.isArray(p.targets) || p.targets.length === 0 || p.targets.some((t) => typeof t !== 'string')) {
     throw bad('targets must be a non-empty list of strings');
   }
@@ -116,13 +158,16 @@ function grantOf(p: JwtPayload, token: string, now: number): Grant {
     throw bad((err as Error).message);
   }
   const ttlMs = typeof p.exp === 'number' ? Math.max(1, p.exp * 1000 - now) : 0;
+  // Limits and `once` are keyed on what is signed (header and payload), never on the token's text.
+  const signed = token.slice(0, token.lastIndexOf('.'));
   return {
     targets,
     origins: originRules,
     allowNoOrigin: p.allow_no_origin === true,
     maxSockets: p.max_sockets,
-    key: createHash('sha256').update(token).digest('base64url').slice(0, 22),
-    once: p.once ? { jti: p.jti as string, ttlMs } : undefined,
+    key: createHash('sha256').update(signed).digest('base64url').slice(0, 22),
+    // Remembered as long as the token could still verify: exp plus the clock tolerance.
+    once: p.once ? { jti: p.jti as string, ttlMs: ttlMs + c.tokenClockToleranceS * 1000 } : undefined,
     ttlMs,
   };
 }
@@ -138,6 +183,8 @@ export interface MintOptions {
   issuer?: string;
   /** `sub`: who the token is for (it also makes tokens minted in the same second distinct) */
   subject?: string;
+  /** `kid` in the header: which key verifies it */
+  keyId?: string;
 }
 
 /** Signs a token with an HMAC secret (`polysocket token`, the all-in-one demo, tests). */
@@ -156,5 +203,6 @@ export function mintToken(secret: string, o: MintOptions, algorithm: Algorithm =
   if (o.audience) options.audience = o.audience;
   if (o.issuer) options.issuer = o.issuer;
   if (o.subject) options.subject = o.subject;
+  if (o.keyId) options.keyid = o.keyId;
   return jwt.sign(payload, secret, options);
 }

@@ -39,6 +39,16 @@ export interface Config {
   tokenClockToleranceS: number;
   createsPerMinutePerIp: number;
   createsPerMinutePerToken: number;
+  tokenMaxTtlS: number;
+  /** the all-in-one's demo page and echo (undefined: on unless the operator set a token key) */
+  demo?: boolean;
+  // every role
+  adminPort: number;
+  adminBind: string;
+  adminToken?: string;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  maxConnectionsPerIp: number;
   // relay
   relayId: string;
   /** '' until the server listens: then `localhost:<port>` (see withListenPort) */
@@ -60,6 +70,9 @@ export interface Config {
   maxSockets: number;
   drainTimeoutMs: number;
   allowTargets: readonly string[];
+  allowPorts: readonly string[];
+  maxBatchSends: number;
+  answerWriteTimeoutMs: number;
 }
 
 const SETTINGS: readonly Setting[] = [
@@ -195,6 +208,106 @@ const SETTINGS: readonly Setting[] = [
     max: 10000000,
     roles: ['all', 'router'],
     doc: 'rate limit of /create per token',
+  },
+  {
+    env: 'TOKEN_MAX_TTL_S',
+    key: 'tokenMaxTtlS',
+    kind: 'int',
+    def: '604800',
+    min: 0,
+    max: 315360000,
+    roles: ['all', 'router'],
+    doc: 'longest a token may live (exp from now); a token without exp is refused unless this is 0',
+  },
+  {
+    env: 'DEMO',
+    key: 'demo',
+    kind: 'bool',
+    roles: ['all'],
+    doc: 'serve the demo page and echo at / (default: on unless TOKEN_SECRET or TOKEN_PUBLIC_KEY is set)',
+  },
+  {
+    env: 'ADMIN_PORT',
+    key: 'adminPort',
+    kind: 'int',
+    def: '0',
+    min: 0,
+    max: 65535,
+    roles: ['all', 'router', 'relay'],
+    doc: 'port of the admin listener: /healthz, /readyz, /metrics (0 = any free port, logged at start)',
+  },
+  {
+    env: 'ADMIN_BIND',
+    key: 'adminBind',
+    kind: 'string',
+    def: '127.0.0.1',
+    roles: ['all', 'router', 'relay'],
+    doc: 'address the admin listener binds (keep it private)',
+  },
+  {
+    env: 'ADMIN_TOKEN',
+    key: 'adminToken',
+    kind: 'string',
+    roles: ['all', 'router', 'relay'],
+    doc: 'when set, the admin routes also answer on the public port to Authorization: Bearer <ADMIN_TOKEN>',
+  },
+  {
+    env: 'REQUEST_TIMEOUT_MS',
+    key: 'requestTimeoutMs',
+    kind: 'int',
+    def: '30000',
+    min: 1000,
+    max: 600000,
+    roles: ['all', 'router', 'relay'],
+    doc: 'longest a client may take to send a whole request (headers and body)',
+  },
+  {
+    env: 'HEADERS_TIMEOUT_MS',
+    key: 'headersTimeoutMs',
+    kind: 'int',
+    def: '10000',
+    min: 1000,
+    max: 600000,
+    roles: ['all', 'router', 'relay'],
+    doc: "longest a client may take to send a request's headers",
+  },
+  {
+    env: 'MAX_CONNECTIONS_PER_IP',
+    key: 'maxConnectionsPerIp',
+    kind: 'int',
+    def: '1000',
+    min: 0,
+    max: 1000000,
+    roles: ['all', 'router', 'relay'],
+    doc: 'open connections per client address (0 = no bound; behind a proxy, bound at the proxy)',
+  },
+  {
+    env: 'ALLOW_PORTS',
+    key: 'allowPorts',
+    kind: 'list',
+    def: '',
+    roles: ['all', 'relay'],
+    doc: "comma-separated ports the relay may reach although browsers block them (the Fetch standard's bad ports)",
+  },
+  {
+    env: 'MAX_BATCH_SENDS',
+    key: 'maxBatchSends',
+    kind: 'int',
+    def: '2000',
+    min: 1,
+    max: 100000,
+    roles: ['all', 'relay'],
+    doc: 'most sends one batched request may carry',
+  },
+  {
+    env: 'ANSWER_WRITE_TIMEOUT_MS',
+    key: 'answerWriteTimeoutMs',
+    kind: 'int',
+    def: '10000',
+    min: 100,
+    max: 600000,
+    roles: ['all', 'relay'],
+    doc: 'a poll answer the client does not read within this is dropped with its connection',
   },
   { env: 'RELAY_ID', key: 'relayId', kind: 'string', roles: ['all', 'relay'], doc: "this relay's name in the store (default: random)" },
   {
@@ -435,11 +548,35 @@ export function loadConfig(env: Record<string, string | undefined>, role: Role =
   if (c.relayTtlMs !== undefined && c.heartbeatMs !== undefined && c.relayTtlMs <= c.heartbeatMs) {
     problems.push(`RELAY_TTL_MS (${c.relayTtlMs}) must be greater than HEARTBEAT_MS (${c.heartbeatMs})`);
   }
+  if (role === 'all' && c.auth === 'token' && c.demo === false && !c.tokenSecret && !c.tokenPublicKey) {
+    problems.push('DEMO=false leaves nothing to verify tokens: set TOKEN_SECRET (openssl rand -hex 32) or TOKEN_PUBLIC_KEY');
+  }
   if (role !== 'relay' && c.auth === 'token' && !c.tokenSecret && !c.tokenPublicKey && role !== 'all') {
     problems.push('AUTH=token needs TOKEN_SECRET or TOKEN_PUBLIC_KEY (or set AUTH=none to run an open proxy on purpose)');
   }
+  if (c.tokenSecret !== undefined) {
+    const weak = secretProblem(c.tokenSecret);
+    if (weak) problems.push(weak);
+  }
+  for (const port of c.allowPorts ?? []) {
+    if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+      problems.push(`ALLOW_PORTS: ${JSON.stringify(port)} is not a port`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(c);
+}
+
+/** Placeholders seen in examples and compose files: a secret anyone can read is no secret. */
+const PLACEHOLDER = /change.?me|replace.?me|your.?secret|placeholder|example|^(secret|password|test)$/i;
+export const MIN_SECRET_BYTES = 32;
+
+/** Why an HMAC secret must not be used (undefined when it may): too short, or a known placeholder. */
+export function secretProblem(secret: string): string | undefined {
+  const how = 'make one with: openssl rand -hex 32';
+  if (PLACEHOLDER.test(secret)) return `TOKEN_SECRET is a placeholder, not a secret; ${how}`;
+  const bytes = Buffer.byteLength(secret);
+  if (bytes < MIN_SECRET_BYTES) return `TOKEN_SECRET has ${bytes} bytes, fewer than ${MIN_SECRET_BYTES}; ${how}`;
+  return undefined;
 }
 
 /** The config once the port is known: PORT=0 and an empty PUBLIC_HOST resolve here. */

@@ -43,6 +43,7 @@ export const ERRORS = {
   origin_not_allowed: { status: 403, message: 'the page origin is not allowed for this token or socket' },
   target_not_allowed: { status: 403, message: 'the token does not allow this target' },
   target_forbidden_address: { status: 403, message: 'the target resolves to an address the relay will not connect to' },
+  target_forbidden_port: { status: 403, message: 'the target port is one browsers never connect to' },
   socket_limit: { status: 429, message: 'the token already holds as many sockets as it may' },
   rate_limited: { status: 429, message: 'too many creates; slow down' },
   too_many_pending: { status: 503, message: 'the router has too many creates in progress' },

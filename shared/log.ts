@@ -46,6 +46,16 @@ export function redactUrl(url: string): string {
   return q < 0 ? url : `${url.slice(0, q)}?[redacted]`;
 }
 
+/**
+ * A client-supplied string fit for a log line: at most 100 characters, anything but printable
+ * ASCII escaped as \\uXXXX (no control bytes, no look-alike text in an operator's terminal).
+ */
+export function loggable(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const cut = value.length > 100 ? `${value.slice(0, 100)}…` : value;
+  return cut.replace(/[^\x20-\x7e…]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function errorFields(err: unknown): Record<string, unknown> {
   if (err instanceof Error) return { err: err.message, code: (err as { code?: unknown }).code };
   return { err: String(err) };

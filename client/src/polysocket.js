@@ -28,8 +28,17 @@
     urlLimit: 2000,
     createTimeout: 20000,
     giveUp: 30000,
-    batchBytes: 65536
+    batchBytes: 65536,
+    // most sends in one batched request (the relay's MAX_BATCH_SENDS defaults to 2000)
+    batchItems: 1000
   };
+
+  // The Fetch standard's bad ports (shared/bad-ports.ts holds the relay's copy; a test keeps them equal).
+  var BAD_PORTS = ',' +
+    '0,1,7,9,11,13,15,17,19,20,21,22,23,25,37,42,43,53,69,77,79,87,95,101,102,103,104,109,110,111,113,' +
+    '115,117,119,123,135,137,139,143,161,179,389,427,465,512,513,514,515,526,530,531,532,540,548,554,556,' +
+    '563,587,601,636,989,990,993,995,1719,1720,1723,2049,3659,4045,4190,5060,5061,6000,6566,6665,6666,' +
+    '6667,6668,6669,6679,6697,10080,';
 
   function later(fn, ms) {
     return setT(fn, ms);
@@ -322,6 +331,10 @@
     if (!/^wss?:\/\/[^\/]/i.test(url) || url.indexOf('#') >= 0) {
       throw domError('SyntaxError', "Failed to construct 'WebSocket': The URL '" + url + "' is invalid.");
     }
+    var port = /^wss?:\/\/(?:\[[^\]]*\]|[^\/?#:]*)(?::(\d+))?/i.exec(url);
+    if (port && port[1] && BAD_PORTS.indexOf(',' + Number(port[1]) + ',') >= 0) {
+      throw domError('SecurityError', "Failed to construct 'WebSocket': The port " + Number(port[1]) + ' is not allowed.');
+    }
     var list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols;
     var seen = {};
     for (var i = 0; i < list.length; i++) {
@@ -585,7 +598,7 @@
       if (!this._post) this._split(i);
       var it = q[i];
       var cost = this._post ? it.d.length : it.enc;
-      if (batch.length && (it.c || batch[0].c || size + cost > limit)) break;
+      if (batch.length && (it.c || batch[0].c || size + cost > limit || batch.length >= cfg.batchItems)) break;
       if (!it.n) it.n = ++this._n;
       batch.push(it);
       size += cost;

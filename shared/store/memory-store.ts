@@ -2,7 +2,15 @@
  * The embedded coordination store: plain maps in this process. It serves exactly one process
  * (the all-in-one `polysocket start`); routers and relays in other processes need RedisStore.
  */
-import type { CoordinationStore, OpenHandler, OpenRequest, OpenResult, RelayInfo } from './store';
+import {
+  type CoordinationStore,
+  type OpenHandler,
+  type OpenRequest,
+  type OpenResult,
+  type RelayInfo,
+  relayInstance,
+  type UndeliveredHandler,
+} from './store';
 
 interface Expiring {
   expiresAt: number;
@@ -14,6 +22,7 @@ const SWEEP_AT = 10_000;
 export class MemoryStore implements CoordinationStore {
   private readonly relays = new Map<string, RelayInfo & Expiring>();
   private readonly handlers = new Map<string, OpenHandler>();
+  private readonly undelivered = new Map<string, UndeliveredHandler>();
   private readonly slots = new Map<string, Map<string, string>>();
   private readonly hits = new Map<string, { count: number } & Expiring>();
   private readonly claims = new Map<string, Expiring>();
@@ -33,13 +42,14 @@ export class MemoryStore implements CoordinationStore {
     const live: RelayInfo[] = [];
     for (const [id, r] of this.relays) {
       if (r.expiresAt <= now) this.relays.delete(id);
-      else live.push({ id: r.id, host: r.host, sockets: r.sockets, maxSockets: r.maxSockets, draining: r.draining });
+      else live.push({ id: r.id, boot: r.boot, host: r.host, sockets: r.sockets, maxSockets: r.maxSockets, draining: r.draining });
     }
     return live;
   }
 
-  async serveOpens(relayId: string, handler: OpenHandler): Promise<() => Promise<void>> {
+  async serveOpens(relayId: string, handler: OpenHandler, undelivered?: UndeliveredHandler): Promise<() => Promise<void>> {
     this.handlers.set(relayId, handler);
+    if (undelivered) this.undelivered.set(relayId, undelivered);
     return async () => {
       if (this.handlers.get(relayId) === handler) this.handlers.delete(relayId);
     };
@@ -49,13 +59,15 @@ export class MemoryStore implements CoordinationStore {
     const handler = this.handlers.get(relayId);
     if (!handler) return Promise.resolve({ ok: false, error: 'relay_unavailable', message: `relay ${relayId} is not serving` });
     return new Promise<OpenResult>((resolve, reject) => {
-      const timer = setTimeout(
-        () => resolve({ ok: false, error: 'create_timeout', message: `relay ${relayId} did not answer within ${timeoutMs} ms` }),
-        timeoutMs,
-      );
+      let gaveUp = false;
+      const timer = setTimeout(() => {
+        gaveUp = true;
+        resolve({ ok: false, error: 'create_timeout', message: `relay ${relayId} did not answer within ${timeoutMs} ms` });
+      }, timeoutMs);
       handler(structuredClone(req)).then(
         (r) => {
           clearTimeout(timer);
+          if (gaveUp && r.ok) this.undelivered.get(relayId)?.(req);
           resolve(r);
         },
         (e) => {
@@ -66,7 +78,7 @@ export class MemoryStore implements CoordinationStore {
     });
   }
 
-  async acquireSlot(key: string, socketId: string, relayId: string, max: number): Promise<boolean> {
+  async acquireSlot(key: string, socketId: string, holder: string, max: number): Promise<boolean> {
     let held = this.slots.get(key);
     if (!held) {
       held = new Map();
@@ -74,13 +86,13 @@ export class MemoryStore implements CoordinationStore {
     }
     if (held.size >= max) {
       const now = this.now();
-      for (const [sid, rid] of held) {
-        const r = this.relays.get(rid);
-        if (!r || r.expiresAt <= now) held.delete(sid);
+      for (const [sid, h] of held) {
+        const r = this.relays.get(h.slice(0, h.indexOf('/')));
+        if (!r || r.expiresAt <= now || relayInstance(r) !== h) held.delete(sid);
       }
       if (held.size >= max) return false;
     }
-    held.set(socketId, relayId);
+    held.set(socketId, holder);
     return true;
   }
 

@@ -4,7 +4,8 @@
  * Keys (all under the configured prefix):
  *   relays             SET of relay ids ever announced (dead ones are pruned on read)
  *   relay:<id>         JSON RelayInfo, expiring: its presence is the relay's liveness
- *   slots:<key>        HASH socketId -> relayId, the sockets a token holds
+ *   alive:<id>/<boot>  expiring marker of one run of a relay (slots name it: a restart is a new run)
+ *   slots:<key>        HASH socketId -> <relayId>/<boot>, the sockets a token holds
  *   rate:<key>:<win>   counter of a fixed rate-limit window
  *   once:<key>         single-use marker
  * Channels:
@@ -25,12 +26,22 @@ import { PolysocketError } from '../errors';
 import { newRequestId } from '../ids';
 import { withTimeout } from '../timeout';
 import type { Logger } from '../log';
-import type { CoordinationStore, OpenHandler, OpenRequest, OpenResult, RelayInfo } from './store';
+import {
+  type CoordinationStore,
+  type OpenHandler,
+  type OpenRequest,
+  type OpenResult,
+  type RelayInfo,
+  relayInstance,
+  type UndeliveredHandler,
+} from './store';
 
 interface OpenEnvelope {
   id: string;
   replyTo: string;
   req: OpenRequest;
+  /** how long the router waits: an answer later than this (from receipt) reaches nobody */
+  timeoutMs: number;
 }
 
 interface ReplyEnvelope {
@@ -61,7 +72,7 @@ export interface RedisStoreOptions {
 
 type Client = Redis | Cluster;
 type Commands = Client & {
-  psAcquireSlot(key: string, socketId: string, relayId: string, max: number, relayPrefix: string, ttlMs: number): Promise<number>;
+  psAcquireSlot(key: string, socketId: string, holder: string, max: number, alivePrefix: string, ttlMs: number): Promise<number>;
   psCountHit(key: string, windowMs: number): Promise<number>;
 };
 
@@ -71,7 +82,7 @@ export class RedisStore implements CoordinationStore {
   private readonly p: string;
   private readonly replyChannel: string;
   private readonly waiting = new Map<string, (r: OpenResult) => void>();
-  private readonly handlers = new Map<string, OpenHandler>();
+  private readonly handlers = new Map<string, { handler: OpenHandler; undelivered?: UndeliveredHandler }>();
   private replySubscribed: Promise<unknown> | undefined;
 
   private constructor(
@@ -84,6 +95,10 @@ export class RedisStore implements CoordinationStore {
     this.p = opts.cluster ? clusterPrefix(opts.prefix) : opts.prefix;
     this.replyChannel = `${this.p}reply:${newRequestId()}`;
     sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
+    for (const c of [cmd, sub]) {
+      c.on('close', () => this.onConnectionLost());
+      c.on('ready', () => this.onConnectionBack());
+    }
     sub.on('smessage', (channel: string, message: string) => this.onMessage(channel, message));
   }
 
@@ -134,10 +149,11 @@ export class RedisStore implements CoordinationStore {
     const cmd = client(2000) as Commands;
     const sub = client();
     for (const c of [cmd, sub]) {
-      // Reconnection is automatic; log instead of letting 'error' crash the process.
+      // Reconnection is automatic; 'error' must not crash the process. An outage is logged once,
+      // when it starts and when it ends (onConnectionLost/onConnectionBack), not per retry.
       c.on('error', (err: Error) => {
         opts.onError?.(err);
-        opts.log?.warn('redis_error', { err: err.message });
+        opts.log?.debug('redis_error', { err: err.message });
       });
     }
     cmd.defineCommand('psAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT });
@@ -159,7 +175,12 @@ export class RedisStore implements CoordinationStore {
 
   async announceRelay(info: RelayInfo, ttlMs: number): Promise<void> {
     await this.run(() =>
-      this.cmd.multi().set(`${this.p}relay:${info.id}`, JSON.stringify(info), 'PX', ttlMs).sadd(`${this.p}relays`, info.id).exec(),
+      this.cmd
+        .multi()
+        .set(`${this.p}relay:${info.id}`, JSON.stringify(info), 'PX', ttlMs)
+        .set(`${this.p}alive:${relayInstance(info)}`, '1', 'PX', ttlMs)
+        .sadd(`${this.p}relays`, info.id)
+        .exec(),
     );
   }
 
@@ -182,9 +203,9 @@ export class RedisStore implements CoordinationStore {
     return live;
   }
 
-  async serveOpens(relayId: string, handler: OpenHandler): Promise<() => Promise<void>> {
+  async serveOpens(relayId: string, handler: OpenHandler, undelivered?: UndeliveredHandler): Promise<() => Promise<void>> {
     const channel = `${this.p}open:${relayId}`;
-    this.handlers.set(channel, handler);
+    this.handlers.set(channel, { handler, undelivered });
     await this.run(() => this.subscribe(channel));
     return async () => {
       this.handlers.delete(channel);
@@ -201,7 +222,7 @@ export class RedisStore implements CoordinationStore {
       throw storeDown(err);
     }
     const id = newRequestId();
-    const envelope: OpenEnvelope = { id, replyTo: this.replyChannel, req };
+    const envelope: OpenEnvelope = { id, replyTo: this.replyChannel, req, timeoutMs };
     return new Promise<OpenResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
@@ -226,8 +247,8 @@ export class RedisStore implements CoordinationStore {
     });
   }
 
-  async acquireSlot(key: string, socketId: string, relayId: string, max: number, ttlMs: number): Promise<boolean> {
-    const r = await this.run(() => this.cmd.psAcquireSlot(`${this.p}slots:${key}`, socketId, relayId, max, `${this.p}relay:`, ttlMs));
+  async acquireSlot(key: string, socketId: string, holder: string, max: number, ttlMs: number): Promise<boolean> {
+    const r = await this.run(() => this.cmd.psAcquireSlot(`${this.p}slots:${key}`, socketId, holder, max, `${this.p}alive:`, ttlMs));
     return r === 1;
   }
 
@@ -249,7 +270,10 @@ export class RedisStore implements CoordinationStore {
     await this.run(() => this.cmd.ping());
   }
 
+  private closing = false;
+
   async close(): Promise<void> {
+    this.closing = true;
     for (const resolve of this.waiting.values()) resolve({ ok: false, error: 'store_unavailable', message: 'store closed' });
     this.waiting.clear();
     await Promise.all([this.cmd, this.sub].map((c) => c.quit().catch(() => c.disconnect())));
@@ -261,19 +285,52 @@ export class RedisStore implements CoordinationStore {
       if (reply) this.waiting.get(reply.id)?.(reply.result);
       return;
     }
-    const handler = this.handlers.get(channel);
+    const serving = this.handlers.get(channel);
     const envelope = parseJson<OpenEnvelope>(message);
-    if (!handler || !envelope) return;
-    handler(envelope.req)
+    if (!serving || !envelope) return;
+    const received = Date.now();
+    let opened = false;
+    serving
+      .handler(envelope.req)
       .catch((err): OpenResult => {
         this.opts.log?.error('open_handler_failed', { err: (err as Error).message });
         return { ok: false, error: 'internal', message: 'relay failed to open the socket' };
       })
       .then((result) => {
+        opened = result.ok;
+        // The router stopped waiting (its clock started before ours: this errs towards keeping).
+        if (opened && Date.now() - received > envelope.timeoutMs) return 0;
         const reply: ReplyEnvelope = { id: envelope.id, result };
         return this.publish(envelope.replyTo, JSON.stringify(reply));
       })
-      .catch((err) => this.opts.log?.warn('open_reply_failed', { err: (err as Error).message }));
+      .then((receivers) => {
+        if (opened && receivers === 0) serving.undelivered?.(envelope.req);
+      })
+      .catch((err) => {
+        this.opts.log?.warn('open_reply_failed', { err: (err as Error).message });
+        if (opened) serving.undelivered?.(envelope.req);
+      });
+  }
+
+  private outageSince = 0;
+
+  private onConnectionLost(): void {
+    this.failWaiting();
+    if (this.outageSince || this.closing) return;
+    this.outageSince = Date.now();
+    this.opts.log?.warn('store_unavailable', { store: 'redis', url: safeUrl(this.opts.url) });
+  }
+
+  private onConnectionBack(): void {
+    if (!this.outageSince) return;
+    this.opts.log?.info('store_recovered', { store: 'redis', downMs: Date.now() - this.outageSince });
+    this.outageSince = 0;
+  }
+
+  /** The connection dropped: every create still waiting for a relay's answer learns it now, not at its timeout. */
+  private failWaiting(): void {
+    for (const answer of [...this.waiting.values()])
+      answer({ ok: false, error: 'store_unavailable', message: 'the coordination store went away' });
   }
 
   private async run<T>(op: () => Promise<T>): Promise<T> {

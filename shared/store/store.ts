@@ -8,11 +8,22 @@ import type { ErrorCode } from '../errors';
 
 export interface RelayInfo {
   id: string;
+  /** random per process start: slots held by an earlier run under the same id are not this run's */
+  boot: string;
   /** host[:port] clients reach the relay at; socket hosts are `<uniq>.<host>` */
   host: string;
   sockets: number;
   maxSockets: number;
   draining: boolean;
+}
+
+/**
+ * Who holds a token slot: the relay's id and boot. A relay killed and restarted under the same id
+ * is a new instance, so the slots of its previous run are reclaimed once that run's liveness
+ * lapses (RELAY_TTL_MS), whether or not the id comes back.
+ */
+export function relayInstance(r: Pick<RelayInfo, 'id' | 'boot'>): string {
+  return `${r.id}/${r.boot}`;
 }
 
 /** What a router asks a relay to do: open `target` and hold it as `socketId`. */
@@ -31,6 +42,8 @@ export interface OpenRequest {
 export type OpenResult = { ok: true; fqdn: string; url: string; protocol: string } | { ok: false; error: ErrorCode; message: string };
 
 export type OpenHandler = (req: OpenRequest) => Promise<OpenResult>;
+/** The relay's answer could not reach the router, or came after it gave up: the socket is nobody's. */
+export type UndeliveredHandler = (req: OpenRequest) => void;
 
 /**
  * Every method rejects with `store_unavailable` when the store cannot be reached (Redis fails
@@ -51,23 +64,25 @@ export interface CoordinationStore {
   /**
    * Relay side: takes open requests addressed to `relayId` until the returned stop is called.
    * Resolves once requests can arrive. Each request is handled once; its answer goes back to the
-   * router that asked, and is dropped if that router already gave up (the relay then holds an
-   * upstream nobody was told of, until its idle timeout closes it).
+   * router that asked. An answer that cannot be delivered (the store is down) or that comes after
+   * the router's `timeoutMs` is reported to `undelivered`, so the relay can close that upstream.
    */
-  serveOpens(relayId: string, handler: OpenHandler): Promise<() => Promise<void>>;
+  serveOpens(relayId: string, handler: OpenHandler, undelivered?: UndeliveredHandler): Promise<() => Promise<void>>;
   /**
    * Router side: asks `relayId` to open. Resolves with the relay's answer; with
    * `relay_unavailable` at once when nobody serves that relay; with `create_timeout` after
-   * `timeoutMs`. Rejects with `store_unavailable` when the request cannot be sent.
+   * `timeoutMs`. Rejects with `store_unavailable` when the request cannot be sent, or at once when
+   * the store's connection drops while the answer is awaited.
    */
   requestOpen(relayId: string, req: OpenRequest, timeoutMs: number): Promise<OpenResult>;
 
   /**
-   * Atomically takes one of `max` slots under `key` for `socketId` held by `relayId`. Slots held
-   * on relays whose registration expired are reclaimed first, so a crashed relay never leaks
-   * quota. `ttlMs` (when > 0) bounds how long the slot bookkeeping outlives its last use.
+   * Atomically takes one of `max` slots under `key` for `socketId` held by `holder`
+   * (`relayInstance`). Slots held by instances whose registration expired or was replaced by a
+   * newer boot are reclaimed first, so a crashed relay never leaks quota. `ttlMs` (when > 0)
+   * bounds how long the slot bookkeeping outlives its last use.
    */
-  acquireSlot(key: string, socketId: string, relayId: string, max: number, ttlMs: number): Promise<boolean>;
+  acquireSlot(key: string, socketId: string, holder: string, max: number, ttlMs: number): Promise<boolean>;
   /** Gives a slot back; releasing one that is not held is a no-op. */
   releaseSlot(key: string, socketId: string): Promise<void>;
   /** Atomically counts a hit in the current fixed window of `windowMs`: the hits so far, this one included. */

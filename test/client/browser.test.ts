@@ -12,7 +12,7 @@ import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { until } from '../harness/until';
 
-const SECRET = 'browser-test-secret';
+const SECRET = 'browser-test-secret-0123456789abcdef0123456789abcdef';
 let browser: Browser;
 let pages: PageServer;
 let proxy: LossyProxy;

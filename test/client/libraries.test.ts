@@ -30,7 +30,7 @@ import { startStompBroker, type StompBroker } from '../helpers/stomp-broker';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { useServer } = require('graphql-ws/use/ws') as { useServer: (options: { schema: GraphQLSchema }, wss: WebSocketServer) => unknown };
 
-const SECRET = 'libraries-test-secret';
+const SECRET = 'libraries-test-secret-0123456789abcdef0123456789abcdef';
 let browser: Browser;
 let pages: PageServer;
 let svc: Awaited<ReturnType<typeof allInOne>>;

@@ -24,10 +24,10 @@ test('help lists the commands and every setting with its default', async () => {
 test('token mints a JWT with the claims asked for, signed with TOKEN_SECRET', async () => {
   const r = await run(
     ['token', '--target', 'wss://mqtt.example.com/ws', '--origin', 'https://app.example', '--max', '5', '--ttl', '600', '--once'],
-    { TOKEN_SECRET: 's3cret' },
+    { TOKEN_SECRET: 's3cret-0123456789abcdef0123456789abcdef' },
   );
   expect(r.code).toBe(0);
-  const claims = jwt.verify(r.stdout.trim(), 's3cret', { algorithms: ['HS256'] }) as jwt.JwtPayload;
+  const claims = jwt.verify(r.stdout.trim(), 's3cret-0123456789abcdef0123456789abcdef', { algorithms: ['HS256'] }) as jwt.JwtPayload;
   expect(claims).toMatchObject({ targets: ['wss://mqtt.example.com/ws'], origins: ['https://app.example'], max_sockets: 5, once: true });
   expect(claims.exp! - claims.iat!).toBe(600);
 });

@@ -20,6 +20,8 @@ export interface Proc {
   child: ChildProcess;
   pid: number;
   port: number;
+  /** the admin listener's port (/healthz, /readyz, /metrics), for polysocket roles */
+  adminPort?: number;
   exited: Promise<number | null>;
 }
 
@@ -43,6 +45,7 @@ export function start(
     }, timeoutMs);
     let buf = '';
     let started = false;
+    let adminPort: number | undefined;
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       let nl: number;
@@ -56,11 +59,12 @@ export function start(
           continue;
         }
         onLine?.(parsed);
+        if (parsed?.event === 'admin_started') adminPort = Number(parsed.port);
         const port = started ? undefined : ready(parsed);
         if (port) {
           started = true;
           clearTimeout(timer);
-          resolve({ child, pid: child.pid!, port, exited });
+          resolve({ child, pid: child.pid!, port, adminPort, exited });
         }
       }
     });
@@ -131,6 +135,7 @@ export function rssKb(pid: number): number {
 export interface RoleProcess {
   child: ChildProcess;
   port: number;
+  adminPort?: number;
   /** every JSON log line so far */
   logs: Record<string, unknown>[];
   exited: Promise<number | null>;
@@ -148,6 +153,7 @@ export async function spawnCommand(argv: string[], env: Record<string, string>, 
   return {
     child: p.child,
     port: p.port,
+    adminPort: p.adminPort,
     logs,
     exited: p.exited,
     kill: (signal = 'SIGKILL') => {

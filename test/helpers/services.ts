@@ -18,13 +18,14 @@ export function uniquePrefix(name: string): string {
   return `pstest:${name}:${randomBytes(4).toString('hex')}:`;
 }
 
-export async function allInOne(env: Record<string, string> = {}, log = quiet): Promise<Running & { base: string }> {
+/** `base`: the public port; `admin`: the admin listener (/healthz, /readyz, /metrics). */
+export async function allInOne(env: Record<string, string> = {}, log = quiet): Promise<Running & { base: string; admin: string }> {
   const r = await startAllInOne(testConfig(env), log);
-  return Object.assign(r, { base: `http://localhost:${r.port}` });
+  return Object.assign(r, { base: `http://localhost:${r.port}`, admin: `http://127.0.0.1:${r.adminPort}` });
 }
 
 export interface Split {
-  routers: (Running & { base: string })[];
+  routers: (Running & { base: string; admin: string })[];
   relays: Running[];
   prefix: string;
   close(): Promise<void>;
@@ -34,12 +35,12 @@ export async function split(o: { routers?: number; relays?: number; env?: Record
   const prefix = o.prefix ?? uniquePrefix('split');
   const env = { REDIS_URL, STORE_PREFIX: prefix, HEARTBEAT_MS: '100', RELAY_TTL_MS: '400', ...o.env };
   const relays: Running[] = [];
-  const routers: (Running & { base: string })[] = [];
+  const routers: (Running & { base: string; admin: string })[] = [];
   for (let i = 0; i < (o.relays ?? 2); i++)
     relays.push(await startRelay(testConfig({ ...env, RELAY_ID: `relay${i + 1}` }, 'relay'), quiet));
   for (let i = 0; i < (o.routers ?? 1); i++) {
     const r = await startRouter(testConfig(env, 'router'), quiet);
-    routers.push(Object.assign(r, { base: `http://localhost:${r.port}` }));
+    routers.push(Object.assign(r, { base: `http://localhost:${r.port}`, admin: `http://127.0.0.1:${r.adminPort}` }));
   }
   return {
     routers,

@@ -9,6 +9,7 @@
  * Then it drives sockets end to end through both routers and both relays.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,10 +32,23 @@ interface Service {
   ports?: string[];
 }
 
-/** `${VAR:-default}` as compose interpolates it. */
+/** `${VAR:-default}` and `${VAR:?error}` as compose interpolates them. */
 function interpolate(value: string, env: Record<string, string | undefined>): string {
-  return value.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def: string | undefined) => env[name] ?? def ?? '');
+  return value.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::([-?])([^}]*))?\}/g, (_m, name: string, kind: string | undefined, rest: string) => {
+    if (env[name]) return env[name] as string;
+    if (kind === '?') throw new Error(`compose refuses to start: ${rest}`);
+    return kind === '-' ? rest : '';
+  });
 }
+
+test('compose has no default secret: without TOKEN_SECRET it refuses to start, saying how to make one', () => {
+  const compose = YAML.parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, Service>;
+  };
+  for (const name of ['router1', 'router2', 'relay1', 'relay2']) {
+    expect(() => interpolate(String(compose.services[name].environment!.TOKEN_SECRET), {})).toThrow(/openssl rand -hex 32/);
+  }
+});
 
 function dockerfile(): { entrypoint: string[]; healthcheck: string[] } {
   const text = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
@@ -63,6 +77,7 @@ test('the compose services, run as processes, carry a socket end to end', async 
   );
 
   await until(() => reachable(redisPort), 5000, 'redis-server up');
+  const secret = randomBytes(32).toString('hex');
   const up = await startUpstream();
   const started: Record<string, RoleProcess> = {};
   const published: Record<string, number> = {};
@@ -74,9 +89,12 @@ test('the compose services, run as processes, carry a socket end to end', async 
       published[hostPort] = port;
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(s.environment ?? {}))
-        env[k] = interpolate(String(v), {}).replace('redis://redis:6379', `redis://127.0.0.1:${redisPort}`);
+        env[k] = interpolate(String(v), { TOKEN_SECRET: secret }).replace('redis://redis:6379', `redis://127.0.0.1:${redisPort}`);
       env.PORT = String(port);
       env.BIND = '127.0.0.1';
+      // each container has its own loopback; here they share one
+      env.ADMIN_PORT = String(await freePort());
+      env.ADMIN_BIND = '127.0.0.1';
       if (env.PUBLIC_HOST) env.PUBLIC_HOST = env.PUBLIC_HOST.replace(`:${hostPort}`, `:${port}`);
       env.ALLOW_TARGETS = '127.0.0.1';
       started[name] = await spawnCommand([process.execPath, ...entrypoint.slice(1), ...s.command!], env, 15_000);
@@ -85,14 +103,13 @@ test('the compose services, run as processes, carry a socket end to end', async 
     // the image's HEALTHCHECK passes against every service
     for (const [name, p] of Object.entries(started)) {
       const code = await new Promise<number>((resolve) =>
-        execFile(process.execPath, healthcheck.slice(1), { env: { PATH: process.env.PATH, PORT: String(p.port) } }, (err) =>
+        execFile(process.execPath, healthcheck.slice(1), { env: { PATH: process.env.PATH, ADMIN_PORT: String(p.adminPort) } }, (err) =>
           resolve(err ? 1 : 0),
         ),
       );
       expect({ name, code }).toEqual({ name, code: 0 });
     }
 
-    const secret = interpolate(String(services.router1.environment!.TOKEN_SECRET), {});
     const token = mintToken(secret, { targets: ['ws://127.0.0.1:*'], allowNoOrigin: true });
     const routers = [started.router1, started.router2].map((r) => `http://localhost:${r.port}`);
     const hosts = new Set<string>();
@@ -104,7 +121,7 @@ test('the compose services, run as processes, carry a socket end to end', async 
     }
     // both relays took sockets, each under its own public host
     expect([...hosts].sort()).toEqual([`relay1.localhost:${published['8081']}`, `relay2.localhost:${published['8082']}`]);
-    for (const p of Object.values(started)) expect((await request(`http://localhost:${p.port}/readyz`)).body).toEqual({ ok: true });
+    for (const p of Object.values(started)) expect((await request(`http://localhost:${p.adminPort}/readyz`)).body).toEqual({ ok: true });
   } finally {
     await Promise.all(Object.values(started).map((p) => p.kill('SIGKILL')));
     redis.kill('SIGKILL');

@@ -1,6 +1,7 @@
 /**
  * /healthz, /readyz and /metrics on every role; metrics move when traffic flows.
  */
+import { freePort } from '../harness/processes';
 import { allInOne, split } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { collect, create, request, sendGet } from '../helpers/wire';
@@ -33,7 +34,7 @@ test('every role answers /healthz and /readyz when ready', async () => {
   const svc = await split({ routers: 1, relays: 1 });
   const aio = await allInOne();
   try {
-    for (const port of [svc.routers[0].port, svc.relays[0].port, aio.port]) {
+    for (const port of [svc.routers[0].adminPort, svc.relays[0].adminPort, aio.adminPort]) {
       expect((await request(`http://localhost:${port}/healthz`)).body).toEqual({ ok: true });
       const ready = await request(`http://localhost:${port}/readyz`);
       expect(ready.status).toBe(200);
@@ -50,9 +51,9 @@ test('a draining relay is not ready', async () => {
   try {
     await create(aio.base, { target: up.url });
     const drained = aio.relay!.drain();
-    const ready = await request(`${aio.base}/readyz`);
+    const ready = await request(`${aio.admin}/readyz`);
     expect(ready.status).toBe(503);
-    expect(ready.body).toMatchObject({ ok: false, error: 'not_ready', reasons: ['relay draining'] });
+    expect(ready.body).toMatchObject({ ok: false, error: 'not_ready', reasons: expect.arrayContaining(['relay draining']) });
     await drained;
   } finally {
     await aio.close();
@@ -62,12 +63,13 @@ test('a draining relay is not ready', async () => {
 test('metrics move when traffic flows', async () => {
   const aio = await allInOne();
   try {
-    const before = (await request(`${aio.base}/metrics`)).text;
+    const before = (await request(`${aio.admin}/metrics`)).text;
     const s = await create(aio.base, { target: up.url });
-    await create(aio.base, { target: 'ws://127.0.0.1:1/' }).catch(() => undefined);
+    // a port nothing listens on (and not one browsers block)
+    await create(aio.base, { target: `ws://127.0.0.1:${await freePort()}/` }).catch(() => undefined);
     await sendGet(s, { d: 'hello', n: 1 });
     await collect(s, 1);
-    const after = (await request(`${aio.base}/metrics`)).text;
+    const after = (await request(`${aio.admin}/metrics`)).text;
 
     expect(
       sample(after, 'polysocket_creates_total', { outcome: 'ok' }) - sample(before, 'polysocket_creates_total', { outcome: 'ok' }),

@@ -30,7 +30,7 @@ test('Redis down and back', async () => {
     // creates fail fast, inside the callback, with the code that says why
     const refused = await request(`${router.base}/create?cb=cb&target=${encodeURIComponent(up.url)}`);
     expect(refused.body).toMatchObject({ ok: false, error: 'store_unavailable' });
-    const ready = await request(`${router.base}/readyz`);
+    const ready = await request(`${router.admin}/readyz`);
     expect(ready.body).toMatchObject({ ok: false, reasons: ['store unreachable'] });
 
     await redis.start(); // empty: it keeps nothing
@@ -45,7 +45,7 @@ test('Redis down and back', async () => {
       10_000,
       'creates succeed again',
     );
-    expect((await request(`${router.base}/readyz`)).body).toEqual({ ok: true });
+    expect((await request(`${router.admin}/readyz`)).body).toEqual({ ok: true });
     await sendGet(s, { d: 'after', n: 3 });
     expect((await collect(s, 1, { ack })).messages[0].data).toBe('after');
   } finally {

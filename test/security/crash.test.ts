@@ -9,7 +9,7 @@ import { until } from '../harness/until';
 import { startUpstream } from '../helpers/upstream';
 import { create } from '../helpers/wire';
 
-const SECRET = 'crash-test-secret';
+const SECRET = 'crash-test-secret-0123456789abcdef0123456789abcdef';
 
 test("kill -9 a relay holding a token's sockets: after its heartbeat expires the token opens as many again", async () => {
   const up = await startUpstream();

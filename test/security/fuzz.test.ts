@@ -10,7 +10,7 @@ import { REDIS_URL, uniquePrefix } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { collect, create, request, sendGet, type Answer, type Opened } from '../helpers/wire';
 
-const SECRET = 'fuzz-secret';
+const SECRET = 'fuzz-secret-0123456789abcdef0123456789abcdef';
 const REQUESTS = 3000;
 const PARALLEL = 20;
 

@@ -9,7 +9,7 @@ import { until } from '../harness/until';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { create, sendGet } from '../helpers/wire';
 
-const SECRET = 'limits-test-secret';
+const SECRET = 'limits-test-secret-0123456789abcdef0123456789abcdef';
 const ORIGIN = { Origin: 'http://app.example' };
 const token = (o: { maxSockets?: number } = {}) =>
   mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], origins: ['http://app.example'], ...o });

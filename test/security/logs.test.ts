@@ -12,9 +12,9 @@ test('no log line carries a token, message data or a query string', async () => 
   const lines: string[] = [];
   const log = createLogger('debug', {}, (l) => lines.push(l));
   const up = await startUpstream();
-  const svc = await allInOne({ AUTH: 'token', TOKEN_SECRET: 'logs-secret' }, log);
+  const svc = await allInOne({ AUTH: 'token', TOKEN_SECRET: 'logs-secret-0123456789abcdef0123456789abcdef' }, log);
   try {
-    const token = mintToken('logs-secret', { targets: ['ws://127.0.0.1:*'], allowNoOrigin: true });
+    const token = mintToken('logs-secret-0123456789abcdef0123456789abcdef', { targets: ['ws://127.0.0.1:*'], allowNoOrigin: true });
     const s = await create(svc.base, { target: up.url, token });
     await sendGet(s, { d: 'secret-payload-123', n: 1 });
     await collect(s, 1);

@@ -7,7 +7,7 @@ import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { create, poll, sendGet } from '../helpers/wire';
 
-const SECRET = 'origins-test-secret';
+const SECRET = 'origins-test-secret-0123456789abcdef0123456789abcdef';
 let up: Upstream;
 let svc: Awaited<ReturnType<typeof allInOne>>;
 const token = (extra: { origins?: string[]; allowNoOrigin?: boolean } = {}) =>

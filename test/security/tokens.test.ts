@@ -8,7 +8,7 @@ import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { create } from '../helpers/wire';
 
-const SECRET = 'tokens-test-secret';
+const SECRET = 'tokens-test-secret-0123456789abcdef0123456789abcdef';
 const ORIGIN = 'http://app.example';
 let up: Upstream;
 let svc: Awaited<ReturnType<typeof allInOne>>;

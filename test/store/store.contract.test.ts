@@ -11,7 +11,14 @@ import { until } from '../harness/until';
 let cluster: Promise<OwnCluster> | undefined;
 afterAll(async () => (await cluster)?.stop());
 
-const relay = (id: string, sockets = 0): RelayInfo => ({ id, host: `${id}.example.com`, sockets, maxSockets: 100, draining: false });
+const relay = (id: string, sockets = 0, boot = 'b1'): RelayInfo => ({
+  id,
+  boot,
+  host: `${id}.example.com`,
+  sockets,
+  maxSockets: 100,
+  draining: false,
+});
 const openReq: OpenRequest = {
   socketId: 'sock-1',
   uniq: 'u1',
@@ -115,20 +122,28 @@ describe.each([
 
   test('slots: at most max held, a released slot is free again', async () => {
     await a.announceRelay(relay('r1'), 5000);
-    expect(await a.acquireSlot('tok', 's1', 'r1', 2, 0)).toBe(true);
-    expect(await b.acquireSlot('tok', 's2', 'r1', 2, 0)).toBe(true);
-    expect(await a.acquireSlot('tok', 's3', 'r1', 2, 0)).toBe(false);
+    expect(await a.acquireSlot('tok', 's1', 'r1/b1', 2, 0)).toBe(true);
+    expect(await b.acquireSlot('tok', 's2', 'r1/b1', 2, 0)).toBe(true);
+    expect(await a.acquireSlot('tok', 's3', 'r1/b1', 2, 0)).toBe(false);
     await b.releaseSlot('tok', 's1');
-    expect(await a.acquireSlot('tok', 's3', 'r1', 2, 0)).toBe(true);
+    expect(await a.acquireSlot('tok', 's3', 'r1/b1', 2, 0)).toBe(true);
   });
 
   test('slots held on a relay whose heartbeat expired are reclaimed', async () => {
     await a.announceRelay(relay('dying'), 60);
-    expect(await a.acquireSlot('tok', 's1', 'dying', 1, 0)).toBe(true);
-    expect(await a.acquireSlot('tok', 's2', 'dying', 1, 0)).toBe(false);
+    expect(await a.acquireSlot('tok', 's1', 'dying/b1', 1, 0)).toBe(true);
+    expect(await a.acquireSlot('tok', 's2', 'dying/b1', 1, 0)).toBe(false);
     await until(async () => (await b.liveRelays()).length === 0, 3000, 'expiry');
     await a.announceRelay(relay('r2'), 5000);
-    expect(await b.acquireSlot('tok', 's2', 'r2', 1, 0)).toBe(true);
+    expect(await b.acquireSlot('tok', 's2', 'r2/b1', 1, 0)).toBe(true);
+  });
+
+  test('slots held by an earlier run of a relay are reclaimed once that run lapses, though the id came back', async () => {
+    await a.announceRelay(relay('same', 0, 'run1'), 60);
+    expect(await a.acquireSlot('tok', 's1', 'same/run1', 1, 0)).toBe(true);
+    await a.announceRelay(relay('same', 0, 'run2'), 5000);
+    await until(async () => b.acquireSlot('tok', 's2', 'same/run2', 1, 0), 3000, 'the old run lapsing');
+    expect(await a.acquireSlot('tok', 's3', 'same/run2', 1, 0)).toBe(false);
   });
 
   test('countHit counts within a window', async () => {

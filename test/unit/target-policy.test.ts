@@ -3,7 +3,7 @@
  */
 import { TargetPolicy } from '../../relay/target-policy';
 
-const policy = new TargetPolicy([]);
+const policy = new TargetPolicy({ allow: [] });
 
 test.each([
   '127.0.0.1',
@@ -52,7 +52,7 @@ test('not an IP is not allowed', () => {
 });
 
 test('the allow-list takes IPs, CIDRs and names, and re-opens just those', () => {
-  const p = new TargetPolicy(['10.0.0.0/8', '::1', 'echo.internal']);
+  const p = new TargetPolicy({ allow: ['10.0.0.0/8', '::1', 'echo.internal'] });
   expect(p.addressAllowed('10.9.9.9')).toBe(true);
   expect(p.addressAllowed('::1')).toBe(true);
   expect(p.addressAllowed('192.168.0.1')).toBe(false);
@@ -62,6 +62,6 @@ test('the allow-list takes IPs, CIDRs and names, and re-opens just those', () =>
 });
 
 test('a malformed allow-list entry is a clear error', () => {
-  expect(() => new TargetPolicy(['10.0.0.0/99'])).toThrow(/ALLOW_TARGETS/);
-  expect(() => new TargetPolicy(['not a host'])).toThrow(/ALLOW_TARGETS/);
+  expect(() => new TargetPolicy({ allow: ['10.0.0.0/99'] })).toThrow(/ALLOW_TARGETS/);
+  expect(() => new TargetPolicy({ allow: ['not a host'] })).toThrow(/ALLOW_TARGETS/);
 });

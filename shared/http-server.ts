@@ -1,0 +1,53 @@
+/**
+ * The HTTP servers every role listens with: request and header timeouts that fit long-polling
+ * (a held poll is the server's wait, never the client's), a bound on open connections per client
+ * address, and listen/close helpers that work on port 0.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Config } from './config';
+
+export type ServerConfig = Pick<Config, 'requestTimeoutMs' | 'headersTimeoutMs' | 'maxConnectionsPerIp'>;
+
+export function createServer(c: ServerConfig): http.Server {
+  const server = http.createServer({ requestTimeout: c.requestTimeoutMs, headersTimeout: c.headersTimeoutMs });
+  if (c.maxConnectionsPerIp > 0) boundConnectionsPerAddress(server, c.maxConnectionsPerIp);
+  return server;
+}
+
+/** Connections over the bound are closed as they arrive, before a byte is read. */
+function boundConnectionsPerAddress(server: http.Server, max: number): void {
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const n = (open.get(address) ?? 0) + 1;
+    if (n > max) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, n);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left === 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
+}
+
+export async function listen(server: http.Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+export function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
