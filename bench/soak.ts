@@ -280,6 +280,11 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
   }
 
   await at(0.55);
+  // The stalled sockets must close by the stall rule (1008) before a relay fault can reach them:
+  // on a busy machine filling their buffers takes longer, so wait for that event (bounded), not a time.
+  const stallMs = Number(base.UPSTREAM_STALL_MS);
+  await until(() => stallers.every((s) => s.closed), stallMs * 3 + 20_000).catch(() => undefined);
+  fault(`stalled sockets closed: ${stallers.filter((s) => s.closed).length} of ${stallers.length}`);
   killedPort = relays.relay1.port;
   relays.relay1.child.kill('SIGKILL');
   killedAt = Date.now();

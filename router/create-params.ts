@@ -25,6 +25,12 @@ export function parseTarget(raw: string | undefined): URL {
   if (!url.hostname) throw new PolysocketError('bad_target', 'target has no host');
   if (url.username || url.password) throw new PolysocketError('bad_target', 'target must not carry credentials');
   if (url.hash) throw new PolysocketError('bad_target', 'target must not have a fragment');
+  // Token path prefixes are matched on the parsed path, but many servers decode %2F (and %5C)
+  // before routing, and the URL parser folds %2E dot segments away: none of them may hide here.
+  const rawPath = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^?#]*)/i.exec(raw)?.[1] ?? '';
+  if (/%2f|%5c|%2e/i.test(rawPath)) {
+    throw new PolysocketError('bad_target', 'target path must not carry encoded separators or dots (%2F, %5C, %2E)');
+  }
   return url;
 }
 

@@ -591,6 +591,16 @@ export function describeSettings(role: Role): string[] {
   );
 }
 
+/** The README's settings table, one row per setting: which roles read it, its default, what it does. */
+export function settingsTable(): string[] {
+  const roles = (s: Setting) => (s.roles.length === 3 ? 'all three' : s.roles.map((r) => (r === 'all' ? 'start' : r)).join(', '));
+  return [
+    '| setting | read by | default | meaning |',
+    '|---|---|---|---|',
+    ...SETTINGS.map((s) => `| \`${s.env}\` | ${roles(s)} | ${s.def ? `\`${s.def}\`` : '—'} | ${s.doc.replace(/\|/g, '\\|')} |`),
+  ];
+}
+
 /** `--port 9000` style flags, mapped onto the environment names. */
 export function flagsToEnv(args: string[]): { env: Record<string, string>; rest: string[] } {
   const env: Record<string, string> = {};

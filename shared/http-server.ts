@@ -10,7 +10,12 @@ import type { Config } from './config';
 export type ServerConfig = Pick<Config, 'requestTimeoutMs' | 'headersTimeoutMs' | 'maxConnectionsPerIp'>;
 
 export function createServer(c: ServerConfig): http.Server {
-  const server = http.createServer({ requestTimeout: c.requestTimeoutMs, headersTimeout: c.headersTimeoutMs });
+  const server = http.createServer({
+    requestTimeout: c.requestTimeoutMs,
+    headersTimeout: Math.min(c.headersTimeoutMs, c.requestTimeoutMs),
+    // how often Node checks those two timeouts (its default, 30 s, would stretch a short timeout)
+    connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs),
+  });
   if (c.maxConnectionsPerIp > 0) boundConnectionsPerAddress(server, c.maxConnectionsPerIp);
   return server;
 }

@@ -331,10 +331,6 @@
     if (!/^wss?:\/\/[^\/]/i.test(url) || url.indexOf('#') >= 0) {
       throw domError('SyntaxError', "Failed to construct 'WebSocket': The URL '" + url + "' is invalid.");
     }
-    var port = /^wss?:\/\/(?:\[[^\]]*\]|[^\/?#:]*)(?::(\d+))?/i.exec(url);
-    if (port && port[1] && BAD_PORTS.indexOf(',' + Number(port[1]) + ',') >= 0) {
-      throw domError('SecurityError', "Failed to construct 'WebSocket': The port " + Number(port[1]) + ' is not allowed.');
-    }
     var list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols;
     var seen = {};
     for (var i = 0; i < list.length; i++) {
@@ -364,8 +360,12 @@
     this._polling = false;
     this._timers = {};
     var self = this;
+    // A bad port fails as a native socket does (error, then close 1006), without asking anyone.
+    var port = /^wss?:\/\/(?:\[[^\]]*\]|[^\/?#:]*)(?::(\d+))?/i.exec(url);
+    var bad = port && port[1] && BAD_PORTS.indexOf(',' + Number(port[1]) + ',') >= 0;
     later(function () {
-      self._create();
+      if (bad) self._gone(1006, '', 'target_forbidden_port');
+      else self._create();
     }, 0);
   }
 

@@ -51,6 +51,20 @@ ${o.extra ?? ''}
 </body></html>`;
 }
 
+/** In the page: open ws://127.0.0.1:6666/ (a bad port) and report the events, and errorCode where there is one. */
+const BAD_PORT_EVENTS = (which: string) => {
+  const W = which === 'native' ? (window as any).PolySocket.Native : (window as any).WebSocket;
+  const ws = new W('ws://127.0.0.1:6666/');
+  const events: string[] = [];
+  ws.onerror = () => events.push('error');
+  return new Promise((resolve) => {
+    ws.onclose = (e: any) => {
+      events.push(`close ${e.code}`);
+      resolve(ws.errorCode === undefined ? { events } : { events, errorCode: ws.errorCode });
+    };
+  });
+};
+
 async function openPage(html: string): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (err) => console.error('page error:', err.message));
@@ -214,6 +228,16 @@ describe('polyfill mode (window.WebSocket deleted before the script loads)', () 
     expect(closed).toEqual({ code: 1006, wasClean: false, events: ['error'] });
   });
 
+  test('a bad port (6666, IRC) fails as native Chromium fails it (error, close 1006), without a request', async () => {
+    const requests: string[] = [];
+    const onRequest = (r: { url(): string }) => requests.push(r.url());
+    page.on('request', onRequest);
+    const seen = await page.evaluate(BAD_PORT_EVENTS, 'WebSocket');
+    page.off('request', onRequest);
+    expect(seen).toEqual({ events: ['error', 'close 1006'], errorCode: 'target_forbidden_port' });
+    expect(requests.filter((u) => u.includes('/create'))).toEqual([]);
+  });
+
   test("a refused create names the router's error code: errorCode, the error event's message, one console warning", async () => {
     const warnings: string[] = [];
     page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
@@ -334,6 +358,15 @@ test('native pass-through where WebSocket works', async () => {
       return { native, data, transport: ws.transport };
     }, up.url);
     expect(r).toEqual({ native: true, data: 'direct', transport: undefined });
+  } finally {
+    await page.close();
+  }
+});
+
+test('native Chromium fails a bad port with error then close 1006 (the behaviour the polyfill copies)', async () => {
+  const page = await openPage(pageHtml({ deleteNative: false }));
+  try {
+    expect(await page.evaluate(BAD_PORT_EVENTS, 'native')).toEqual({ events: ['error', 'close 1006'] });
   } finally {
     await page.close();
   }

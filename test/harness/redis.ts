@@ -38,7 +38,8 @@ export async function ownRedis(): Promise<OwnRedis> {
       await until(() => reachable(port), 10_000, `redis-server on ${port}`);
     },
     async kill() {
-      if (!child || child.exitCode !== null) return;
+      // a child killed by a signal has a signalCode and no exitCode
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((res) => child!.once('exit', res));
       child.kill('SIGKILL');
       await exited;

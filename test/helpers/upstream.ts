@@ -4,6 +4,7 @@
  *   push:<n>               sends n numbered text messages (p1..pn)
  *   big:<n>                sends one text message of n bytes
  *   stall                  stops reading (its TCP buffers fill, the relay's backlog grows)
+ *   flood                  sends 16 KB messages as fast as the relay reads them, until closed (at most 60 s)
  * It records every message it received, so tests can prove nothing arrived twice.
  */
 import http from 'node:http';
@@ -64,6 +65,7 @@ export async function startUpstream(opts: { protocols?: string[]; echo?: boolean
       else if (big) ws.send('x'.repeat(Number(big[1])));
       else if (text === 'stall') (ws as unknown as { _socket: { pause(): void } })._socket.pause();
       else if (push) for (let i = 1; i <= Number(push[1]); i++) ws.send(`p${i}`);
+      else if (text === 'flood') flood(ws);
       else if (opts.echo !== false) ws.send(data, { binary: isBinary });
     });
   });
@@ -86,4 +88,15 @@ export async function startUpstream(opts: { protocols?: string[]; echo?: boolean
         server.closeAllConnections();
       }),
   };
+}
+
+function flood(ws: WebSocket): void {
+  const stopAt = Date.now() + 60_000;
+  const chunk = 'f'.repeat(16_384);
+  const tick = () => {
+    if (ws.readyState !== ws.OPEN || Date.now() > stopAt) return;
+    while (ws.bufferedAmount < 1 << 20) ws.send(chunk);
+    setTimeout(tick, 5);
+  };
+  tick();
 }

@@ -70,3 +70,10 @@ describe('§3.3 the buffer bound', () => {
     expect(box.bufferedBytes).toBe(0);
   });
 });
+
+test('repeated polls with the same ack share one serialised answer', () => {
+  const box = new Outbox(1024);
+  box.pushText('a');
+  box.pushText('b');
+  expect(box.takeAll()).toBe(box.takeAll());
+});
