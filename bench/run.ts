@@ -5,6 +5,7 @@
  * Every loop is bounded in count and time. Prints a table, writes bench/results/latest.json.
  *
  *   BENCH_QUICK=1 npm run bench     smaller counts, for a smoke run
+ *   BENCH_ONLY=heavy npm run bench  only the worst event-loop delay under the heaviest requests
  *   BENCH_BASELINE=/path/to/other/checkout npm run bench
  *                                   adds that checkout's polysocket (built there) as rows of
  *                                   their own, so a change is compared with its parent in one run
@@ -21,9 +22,11 @@ import { connectSockjs } from './clients/sockjs';
 import { connectWs } from './clients/ws-direct';
 import { withTimeout } from '../shared/timeout';
 import { collectGarbage, inspectable } from './heap';
+import { type HeavyRow, heavyRequests } from './heavy';
 import { CLI, children, polysocket, ROOT, rssKb, server, stop, type Proc } from '../test/harness/processes';
 
 const QUICK = process.env.BENCH_QUICK === '1';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const N = {
   rtt: QUICK ? 300 : 3000,
   warmEchoes: QUICK ? 200 : 1000,
@@ -332,6 +335,10 @@ async function polysocketIdle(row: Row, routerBase: string, relay: Measured, tar
 /* ---------- the run ---------- */
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'heavy') {
+    process.stdout.write(`${heavyTable(await heavyRequests(REDIS_URL, `psbench:${randomBytes(4).toString('hex')}:heavy:`)).join('\n')}\n`);
+    return;
+  }
   const rows: Row[] = [];
   const row = (name: string) => {
     const r: Row = { name };
@@ -347,7 +354,7 @@ async function main(): Promise<void> {
     }
   };
   const prefix = `psbench:${randomBytes(4).toString('hex')}:`;
-  const redis = (storePrefix: string) => ({ REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', STORE_PREFIX: storePrefix });
+  const redis = (storePrefix: string) => ({ REDIS_URL, STORE_PREFIX: storePrefix });
 
   const subjects: Subject[] = [];
   process.stderr.write("starting every row's servers...\n");
@@ -451,7 +458,25 @@ async function main(): Promise<void> {
     agent.destroy();
   }
 
-  report(rows);
+  process.stderr.write('heaviest legal requests: worst event-loop delay on the relay...\n');
+  const heavy = await heavyRequests(REDIS_URL, `${prefix}heavy:`);
+  report(rows, heavy);
+}
+
+function heavyTable(heavy: HeavyRow[]): string[] {
+  return [
+    '| heaviest requests, one at a time (split relay) | bytes | answer | worst event-loop delay ms |',
+    '|---|---|---|---|',
+    // prom-client's monitor samples every 10 ms: a request over before the next sample shows no delay at all
+    ...heavy.map((h) =>
+      tableRow([
+        h.request,
+        h.bytes.toLocaleString('en-US'),
+        h.answer,
+        h.maxEventLoopDelayMs > 0 ? h.maxEventLoopDelayMs.toFixed(1) : '< 10',
+      ]),
+    ),
+  ];
 }
 
 function fmt(v: number | undefined, digits = 2): string {
@@ -460,7 +485,7 @@ function fmt(v: number | undefined, digits = 2): string {
 
 const tableRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 
-function report(rows: Row[]): void {
+function report(rows: Row[], heavy: HeavyRow[]): void {
   const cpu = os.cpus();
   const memory = `${Math.round(os.totalmem() / 2 ** 30)} GiB`;
   const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${memory}, Node ${process.version}, ${os.type()} ${os.release()}`;
@@ -553,6 +578,7 @@ function report(rows: Row[]): void {
       )} |`,
     );
   }
+  lines.push('', ...heavyTable(heavy));
   const errors = rows.filter((r) => r.error);
   if (errors.length) lines.push('', ...errors.map((r) => `error in ${r.name}: ${r.error}`));
   const text = lines.join('\n');
@@ -561,7 +587,7 @@ function report(rows: Row[]): void {
   mkdirSync(out, { recursive: true });
   writeFileSync(
     path.join(out, QUICK ? 'quick.json' : 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, counts: N, rows }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, counts: N, rows, heavy }, null, 2)}\n`,
   );
   writeFileSync(path.join(out, QUICK ? 'quick.md' : 'latest.md'), `${text}\n`);
 }

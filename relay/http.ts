@@ -43,7 +43,8 @@ export function relayHandler(relay: Relay, c: RelayHttpConfig): (req: IncomingMe
       else if (route[1] === 's' && req.method === 'POST') {
         // Not a byte of the body is read for a socket that does not exist or is another origin's.
         relay.sessionFor(id, requestOrigin(req));
-        readForm(req, c.maxBodyBytes, query, (err, fields) => {
+        // d and t per send, plus n, cb and room for fields a newer client may add
+        readForm(req, c.maxBodyBytes, 2 * c.maxBatchSends + 16, query, (err, fields) => {
           try {
             if (err) throw err;
             send(relay, id, req, res, fields, allow, c);

@@ -293,7 +293,7 @@ const SETTINGS: readonly Setting[] = [
     env: 'MAX_BATCH_SENDS',
     key: 'maxBatchSends',
     kind: 'int',
-    def: '2000',
+    def: '1000',
     min: 1,
     max: 100000,
     roles: ['all', 'relay'],

@@ -29,8 +29,8 @@
     createTimeout: 20000,
     giveUp: 30000,
     batchBytes: 65536,
-    // most sends in one batched request (the relay's MAX_BATCH_SENDS defaults to 2000)
-    batchItems: 1000
+    // most sends in one batched request (the relay's MAX_BATCH_SENDS defaults to 1000)
+    batchItems: 500
   };
 
   // The Fetch standard's bad ports (shared/bad-ports.ts holds the relay's copy; a test keeps them equal).

@@ -34,7 +34,8 @@ test('a POST to a socket that does not exist is refused before a byte of its bod
   try {
     const c = raw(svc.port);
     c.socket.write(
-      'POST /s/AAAAAAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000000\r\n\r\n',
+      'POST /s/AAAAAAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: x\r\n' +
+        'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000000\r\n\r\n',
     );
     await until(() => c.state.data.includes('unknown_socket'), 10_000, 'an answer without the body');
     expect(c.state.data).toMatch(/^HTTP\/1\.1 403 /);
@@ -95,7 +96,9 @@ test('a batch of more than MAX_BATCH_SENDS sends is refused whole, before any is
   }
 });
 
-test('an upstream that keeps sending after an idle close gives its token slot back at once and its connection within UPSTREAM_CLOSE_TIMEOUT_MS', async () => {
+const IDLE_FLOOD =
+  'an upstream that keeps sending after an idle close gives its slot back at once, its connection within UPSTREAM_CLOSE_TIMEOUT_MS';
+test(IDLE_FLOOD, async () => {
   const secret = 'relay-resources-secret-0123456789abcdef0123456789';
   const svc = await allInOne({
     AUTH: 'token',
