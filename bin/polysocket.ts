@@ -63,16 +63,22 @@ function tokenCommand(args: string[], env: Record<string, string | undefined>): 
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) problems.push('--max must be a whole number of at least 1');
   if (!Number.isInteger(ttl) || ttl < 1) problems.push('--ttl must be a whole number of seconds');
   if (problems.length) throw new ConfigError(problems);
-  const token = mintToken(secret, {
-    targets,
-    origins,
-    maxSockets: max,
-    ttlSeconds: ttl,
-    once,
-    allowNoOrigin,
-    audience: env.TOKEN_AUDIENCE,
-    issuer: env.TOKEN_ISSUER,
-  });
+  let token: string;
+  try {
+    token = mintToken(secret, {
+      targets,
+      origins,
+      maxSockets: max,
+      ttlSeconds: ttl,
+      once,
+      allowNoOrigin,
+      audience: env.TOKEN_AUDIENCE,
+      issuer: env.TOKEN_ISSUER,
+    });
+  } catch (err) {
+    // a malformed --target or --origin: the pattern rules say what is wrong
+    throw new ConfigError([(err as Error).message]);
+  }
   process.stdout.write(`${token}\n`);
 }
 
@@ -107,10 +113,29 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Started through npm (npx, npm start), a signal reaches npm and its `sh -c`, which die without
+  // passing it on: the server would be left running, orphaned. Losing our parent is the same signal.
+  if (process.env.npm_command || process.env.npm_lifecycle_event) watchParent(() => stop('parent exited'));
+}
+
+function watchParent(onGone: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone();
+  }, 250);
+  timer.unref();
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError) process.stderr.write(`polysocket: ${err.message}\n`);
+  const code = (err as { code?: string } | undefined)?.code;
+  const where = (err as { port?: number } | undefined)?.port;
+  if (code === 'EADDRINUSE') {
+    process.stderr.write(`polysocket: port ${where ?? ''} is already in use: stop what holds it, or pick another (PORT=… or --port …)\n`);
+  } else if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+    process.stderr.write(`polysocket: cannot listen on port ${where ?? ''} (${code}): check BIND and PORT\n`);
+  } else if (err instanceof ConfigError) process.stderr.write(`polysocket: ${err.message}\n`);
   else if (err instanceof PolysocketError) process.stderr.write(`polysocket: ${err.code}: ${err.message}\n`);
   else process.stderr.write(`polysocket: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);

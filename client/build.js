@@ -22,6 +22,7 @@ async function main() {
     mangle: true,
     format: { ascii_only: true, comments: /^!/ },
   });
+  const esm = esModule(source);
   const out = path.join(here, 'dist');
   fs.mkdirSync(out, { recursive: true });
   for (const [name, code] of [
@@ -35,9 +36,29 @@ async function main() {
     }
     fs.writeFileSync(path.join(out, name), code);
   }
+  // The ES module wraps the very body checked above; only its last lines (export) are not ES3.
+  fs.writeFileSync(path.join(out, 'polysocket.mjs'), esm);
   fs.copyFileSync(path.join(here, 'src', 'polysocket.d.ts'), path.join(out, 'polysocket.d.ts'));
   const gz = zlib.gzipSync(min.code, { level: 9 }).length;
   process.stdout.write(`client: polysocket.js ${source.length} B, min ${min.code.length} B, min+gzip ${gz} B\n`);
+}
+
+/** polysocket.mjs: the factory of the UMD source, called with the page's window, as default and named export. */
+function esModule(source) {
+  const head = '})(this, function (window, document) {\n';
+  const start = source.indexOf(head);
+  const end = source.lastIndexOf('});');
+  if (start < 0 || end < start) throw new Error('client/src/polysocket.js: the UMD wrapper is not where the build expects it');
+  const banner = source.slice(0, source.indexOf('\n') + 1);
+  const body = source.slice(start + head.length, end);
+  return `${banner}var PolySocket =
+  typeof window === 'undefined'
+    ? undefined
+    : (function (window, document) {
+${body}})(window, document);
+export default PolySocket;
+export { PolySocket };
+`;
 }
 
 main().catch((err) => {

@@ -58,6 +58,7 @@ export class Relay {
   private stopServing: (() => Promise<void>) | undefined;
   private announceQueued = false;
   private emptied: (() => void) | undefined;
+  private announceFailing = false;
   /** when the store last took our announcement (0: never) */
   private announcedAt = 0;
   readonly stats = newTrafficStats();
@@ -259,8 +260,11 @@ export class Relay {
         this.o.log.info('relay_registered', { relay: this.id });
       }
       this.announcedAt = Date.now();
+      this.announceFailing = false;
     } catch (err) {
-      this.o.log.warn('relay_announce_failed', { relay: this.id, ...errorFields(err) });
+      // Once per outage: the store logs when it is back, and relay_registered follows.
+      if (!this.announceFailing) this.o.log.warn('relay_announce_failed', { relay: this.id, ...errorFields(err) });
+      this.announceFailing = true;
     }
   }
 

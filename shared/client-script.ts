@@ -1,5 +1,5 @@
 /**
- * Serves the browser client (client/dist/polysocket.js and .min.js), read once at start.
+ * Serves the browser client (client/dist/polysocket.js, .min.js and the ES module .mjs), read once at start.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +20,7 @@ function read(name: string): string | undefined {
   return undefined;
 }
 
-function clientScriptHandler(name: 'polysocket.js' | 'polysocket.min.js') {
+function clientScriptHandler(name: ClientFile) {
   const body = read(name) ?? `/* ${name} is not built: run npm run build:client */\n`;
   return (_req: Request, res: Response) => {
     res.setHeader('Content-Type', 'application/javascript; charset=utf-8');
@@ -31,10 +31,13 @@ function clientScriptHandler(name: 'polysocket.js' | 'polysocket.min.js') {
   };
 }
 
-/** GET (and HEAD) /polysocket.js and /polysocket.min.js; any other method is method_not_allowed. */
+const FILES = ['polysocket.js', 'polysocket.min.js', 'polysocket.mjs'] as const;
+type ClientFile = (typeof FILES)[number];
+
+/** GET (and HEAD) /polysocket.js, .min.js and .mjs (the ES module); any other method is method_not_allowed. */
 export function clientScriptRoutes(): Router {
   const r = express.Router();
-  for (const name of ['polysocket.js', 'polysocket.min.js'] as const) {
+  for (const name of FILES) {
     r.get(`/${name}`, clientScriptHandler(name));
     r.all(`/${name}`, () => {
       throw new PolysocketError('method_not_allowed');

@@ -487,7 +487,8 @@ const SETTINGS: readonly Setting[] = [
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    // one problem, one line; several, one line each
+    super(problems.length === 1 ? problems[0] : `invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
   }
 }
@@ -545,6 +546,11 @@ export function loadConfig(env: Record<string, string | undefined>, role: Role =
   if (c.publicHost && !new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i').test(c.publicHost))
     problems.push(`PUBLIC_HOST=${JSON.stringify(c.publicHost)} must be host or host:port`);
   if (role !== 'all' && !c.redisUrl) problems.push(`REDIS_URL is required for the ${role} role (the all-in-one 'start' needs none)`);
+  for (const u of c.redisUrl ? c.redisUrl.split(',') : []) {
+    if (!/^rediss?:\/\/[^/\s]+/.test(u.trim())) {
+      problems.push(`REDIS_URL=${JSON.stringify(u.trim())} must be redis://host:port (or rediss:// for TLS)`);
+    }
+  }
   if (c.relayTtlMs !== undefined && c.heartbeatMs !== undefined && c.relayTtlMs <= c.heartbeatMs) {
     problems.push(`RELAY_TTL_MS (${c.relayTtlMs}) must be greater than HEARTBEAT_MS (${c.heartbeatMs})`);
   }

@@ -1,4 +1,9 @@
-/** polysocket.js: the WHATWG WebSocket interface, over long-polling where WebSocket does not work. */
+/**
+ * polysocket.js: the WHATWG WebSocket interface, over long-polling where WebSocket does not work.
+ *   <script src=".../polysocket.js">     window.PolySocket (and window.WebSocket where there is none)
+ *   import PolySocket from 'polysocket/client'   the same, as an ES module
+ *   const PolySocket = require('polysocket/client')   CommonJS (undefined outside a browser)
+ */
 export interface PolySocketConfig {
   /** router base URL, e.g. https://router.example.com (default: where polysocket.js was loaded from) */
   router?: string;
@@ -17,51 +22,49 @@ export interface PolySocketConfig {
   giveUp?: number;
   /** most bytes of queued sends in one POST */
   batchBytes?: number;
+  /** most sends in one request */
+  batchItems?: number;
 }
 
 export interface PolySocketOptions {
   force?: boolean;
 }
 
-export declare class PolySocket extends EventTarget implements WebSocket {
-  constructor(url: string, protocols?: string | string[], options?: PolySocketOptions);
-  static readonly CONNECTING: 0;
-  static readonly OPEN: 1;
-  static readonly CLOSING: 2;
-  static readonly CLOSED: 3;
-  static readonly version: string;
-  /** the browser's own WebSocket, if it has one */
-  static readonly Native: typeof WebSocket | undefined;
-  static configure(config: PolySocketConfig): void;
+/**
+ * What `new PolySocket(...)` gives: the browser's own WebSocket where one works (and `force` is
+ * off), else the tunnel, which adds `transport` and `errorCode`. Both are WebSockets.
+ */
+export type PolySocketInstance = WebSocket & {
+  /** 'polling' for the tunnel; undefined on a native WebSocket */
+  readonly transport?: 'polling';
+  /**
+   * Why the tunnel failed, once it has: an error code of the service (`token_invalid`,
+   * `target_not_allowed`, `no_relay`, ...; see docs/CLIENT.md) or `connection_lost`; null until
+   * then (undefined on a native WebSocket). The `error` event carries the same in `message`.
+   */
+  readonly errorCode?: string | null;
+};
+
+export interface PolySocketConstructor {
+  new (url: string | URL, protocols?: string | string[], options?: PolySocketOptions): PolySocketInstance;
+  readonly prototype: PolySocketInstance;
   readonly CONNECTING: 0;
   readonly OPEN: 1;
   readonly CLOSING: 2;
   readonly CLOSED: 3;
-  readonly url: string;
-  readonly readyState: number;
-  readonly protocol: string;
-  readonly extensions: string;
-  readonly bufferedAmount: number;
-  binaryType: BinaryType;
-  /** 'polling' for the tunnel */
-  readonly transport: 'polling';
-  /**
-   * Why the socket failed, once it has: an error code of the service (`token_invalid`,
-   * `target_not_allowed`, `no_relay`, ...; see docs/CLIENT.md) or `connection_lost`. null until then.
-   * The `error` event carries the same in `message`.
-   */
-  readonly errorCode: string | null;
-  onopen: ((this: WebSocket, ev: Event) => unknown) | null;
-  onmessage: ((this: WebSocket, ev: MessageEvent) => unknown) | null;
-  onerror: ((this: WebSocket, ev: Event) => unknown) | null;
-  onclose: ((this: WebSocket, ev: CloseEvent) => unknown) | null;
-  send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void;
-  close(code?: number, reason?: string): void;
+  readonly version: string;
+  /** the browser's own WebSocket, if it has one */
+  readonly Native: typeof WebSocket | undefined;
+  configure(config: PolySocketConfig): void;
 }
+
+declare const PolySocket: PolySocketConstructor;
+export default PolySocket;
+export { PolySocket };
 
 declare global {
   interface Window {
-    PolySocket: typeof PolySocket;
+    PolySocket: PolySocketConstructor;
     POLYSOCKET_CONFIG?: PolySocketConfig;
   }
 }

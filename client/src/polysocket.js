@@ -4,7 +4,19 @@
  * property names, no getters, no Array#forEach/indexOf, no JSON without a fallback.
  * The wire protocol is docs/PROTOCOL.md.
  */
-(function (window, document) {
+(function (root, factory) {
+  // One body, three ways in: a script tag (window.PolySocket), CommonJS and AMD. The ES module
+  // build (polysocket.mjs) wraps the same body. Outside a browser there is nothing to make.
+  if (typeof module === 'object' && module && module.exports) {
+    module.exports = typeof window === 'undefined' ? undefined : factory(window, document);
+  } else if (typeof define === 'function' && define.amd) {
+    define([], function () {
+      return factory(window, document);
+    });
+  } else {
+    factory(root, root.document);
+  }
+})(this, function (window, document) {
   var VERSION = '@VERSION@';
   var FROM = 'polysocket.js-' + VERSION;
   // Captured at load, so a page (or a test clock) that swaps them later does not break sockets.
@@ -704,4 +716,5 @@
   window.PolySocket = PolySocket;
   // Polyfill mode: pages and unmodified libraries that say `new WebSocket` get a working one.
   if (!Native || cfg.force) window.WebSocket = PolySocket;
-})(window, document);
+  return PolySocket;
+});

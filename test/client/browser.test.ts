@@ -345,6 +345,27 @@ test('a page that runs on leaves no scripts and no callbacks behind', async () =
   }
 });
 
+test('as an ES module (import PolySocket from polysocket.mjs) it tunnels the same way', async () => {
+  const html = `<!doctype html><html><head><meta charset="utf-8"></head><body>
+<script>delete window.WebSocket;</script>
+<script type="module">
+import PolySocket from '${svc.base}/polysocket.mjs';
+PolySocket.configure({ router: '${svc.base}', token: '${token}' });
+window.echoed = new Promise(function (resolve) {
+  var ws = new PolySocket('${up.url}');
+  ws.onopen = function () { ws.send('from a module'); };
+  ws.onmessage = function (e) { resolve({ data: e.data, transport: ws.transport, installed: window.WebSocket === PolySocket }); };
+});
+</script></body></html>`;
+  const page = await openPage(html);
+  try {
+    await page.waitForFunction(() => (window as any).echoed !== undefined, undefined, { timeout: 10_000 });
+    expect(await page.evaluate(() => (window as any).echoed)).toEqual({ data: 'from a module', transport: 'polling', installed: true });
+  } finally {
+    await page.close();
+  }
+});
+
 test('native pass-through where WebSocket works', async () => {
   const page = await openPage(pageHtml({ deleteNative: false }));
   try {
