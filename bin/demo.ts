@@ -8,6 +8,9 @@ import express, { type Response, type Router } from 'express';
 import { DEMO_KEY_ID, mintToken } from '../router/token';
 import { WebSocketServer } from 'ws';
 import { scriptSafeJson } from '../shared/jsonp';
+import { HOST_PATTERN } from '../shared/urls';
+
+const HOST = new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i');
 
 export function attachEchoTarget(server: http.Server, path: string): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
@@ -33,6 +36,8 @@ export interface DemoOptions {
   /** the echo target, the only one demo tokens name */
   target: string;
   port: number;
+  /** NETWORK: the page may come from any host name or address this machine answers to */
+  network: boolean;
   audience?: string;
   issuer?: string;
 }
@@ -48,10 +53,13 @@ const FAVICON =
 /** GET / (the page, with a token minted for this view) and its favicon. */
 export function demoRoutes(o: DemoOptions): Router {
   const r = express.Router();
-  r.get('/', (_req, res) => {
+  r.get('/', (req, res) => {
+    const origins = [`http://localhost:${o.port}`, `http://127.0.0.1:${o.port}`];
+    const host = req.headers.host;
+    if (o.network && host && HOST.test(host)) origins.push(`http://${host.toLowerCase()}`);
     const token = mintToken(o.key, {
       targets: [o.target],
-      origins: [`http://localhost:${o.port}`, `http://127.0.0.1:${o.port}`],
+      origins,
       maxSockets: DEMO_TOKEN_MAX_SOCKETS,
       ttlSeconds: DEMO_TOKEN_TTL_S,
       audience: o.audience,

@@ -3,7 +3,8 @@
  * polysocket start | router | relay | token | help
  * Every setting is an environment variable; `--name value` flags set the same variables.
  */
-import { ConfigError, describeSettings, flagsToEnv, loadConfig, type Role, secretProblem } from '../shared/config';
+import os from 'node:os';
+import { type Config, ConfigError, describeSettings, flagsToEnv, loadConfig, type Role, secretProblem } from '../shared/config';
 import { PolysocketError } from '../shared/errors';
 import { createLogger } from '../shared/log';
 import { mintToken } from '../router/token';
@@ -97,7 +98,7 @@ async function main(argv: string[]): Promise<void> {
   const log = createLogger(config.logLevel, { role: command });
   const running: Running =
     role === 'all' ? await startAllInOne(config, log) : role === 'router' ? await startRouter(config, log) : await startRelay(config, log);
-  if (role === 'all') process.stderr.write(`polysocket is running: open http://localhost:${running.port}/ for the demo\n`);
+  if (role === 'all') process.stderr.write(startupLine(config, running.port, running.adminPort));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -116,6 +117,21 @@ async function main(argv: string[]): Promise<void> {
   // Started through npm (npx, npm start), a signal reaches npm and its `sh -c`, which die without
   // passing it on: the server would be left running, orphaned. Losing our parent is the same signal.
   if (process.env.npm_command || process.env.npm_lifecycle_event) watchParent(() => stop('parent exited'));
+}
+
+/** What a newcomer reads after `npm start`: where the demo is, from this machine and (NETWORK) from others. */
+function startupLine(c: Config, port: number, adminPort: number): string {
+  const demo = c.demo ?? !(c.tokenSecret || c.tokenPublicKey);
+  const lines = [demo ? `polysocket is running: open http://localhost:${port}/ for the demo` : `polysocket is running on port ${port}`];
+  if (c.network) {
+    const addresses = Object.values(os.networkInterfaces())
+      .flat()
+      .filter((a) => a && a.family === 'IPv4' && !a.internal)
+      .map((a) => `http://${a?.address}:${port}/`);
+    if (addresses.length) lines.push(`  from other machines: ${addresses.join(' ')}`);
+  }
+  lines.push(`  health and metrics: http://${c.adminBind}:${adminPort}/metrics (admin port, not public)`);
+  return `${lines.join('\n')}\n`;
 }
 
 function watchParent(onGone: () => void): void {

@@ -112,7 +112,9 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
   const app = createApp(c.maxUrlBytes);
   const readiness: Readiness = { store, relay, placement: placement(store) };
   const admin = await startAdmin(c, log, readiness, metrics, app);
-  if (demoOn) app.use(demoRoutes({ key: demoKey, target: demoTarget, port, audience: c.tokenAudience, issuer: c.tokenIssuer }));
+  if (demoOn) {
+    app.use(demoRoutes({ key: demoKey, target: demoTarget, port, network: c.network, audience: c.tokenAudience, issuer: c.tokenIssuer }));
+  }
   app.use(clientScriptRoutes());
   app.use(routerRoutes(creator));
   finishApp(app, log);

@@ -2,10 +2,12 @@
  * A relay: holds sessions, opens upstreams when a router asks (through the store), and keeps
  * its registration alive with a heartbeat. Nothing here runs per message.
  */
+import net from 'node:net';
 import type WebSocket from 'ws';
 import type { Config } from '../shared/config';
 import { asPolysocketError, PolysocketError } from '../shared/errors';
 import { newRequestId, SOCKET_ID } from '../shared/ids';
+import { HOST_PATTERN } from '../shared/urls';
 import { errorFields, type Logger } from '../shared/log';
 import { newTrafficStats, type Metrics, type RelaySnapshot } from '../shared/metrics';
 import type { CoordinationStore, OpenRequest, OpenResult, RelayInfo } from '../shared/store/store';
@@ -34,7 +36,16 @@ export type RelayConfig = Pick<
   | 'upstreamStallMs'
   | 'upstreamCloseTimeoutMs'
   | 'upstreamConnectTimeoutMs'
+  | 'network'
+  | 'explicitPublicHost'
 >;
+
+const HOST = new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i');
+
+function isIpHost(host: string): boolean {
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return net.isIP(name) !== 0;
+}
 
 export interface RelayDeps {
   store: CoordinationStore;
@@ -213,7 +224,9 @@ export class Relay {
     });
     // Placement must see this socket before the next create is placed.
     await this.announce();
-    const fqdn = c.subdomains ? `${req.uniq}.${c.publicHost}` : c.publicHost;
+    const host = c.network && !c.explicitPublicHost && req.host && HOST.test(req.host) ? req.host : c.publicHost;
+    // An IP address has no subdomains; neither does a name without wildcard DNS (SUBDOMAINS=false).
+    const fqdn = c.subdomains && !isIpHost(host) ? `${req.uniq}.${host}` : host;
     return { ok: true, fqdn, url: `${c.publicScheme}://${fqdn}`, protocol: ws.protocol };
   }
 

@@ -23,6 +23,8 @@ export interface CreateInput {
   origin?: string;
   /** client address, for the per-IP rate limit */
   ip: string;
+  /** the request's Host header */
+  host?: string;
 }
 
 export interface Created {
@@ -104,6 +106,7 @@ export class SocketCreator {
       origin: input.origin ?? '',
       from,
       slotKey: grant?.maxSockets ? grant.key : undefined,
+      host: input.host,
     };
     for (const relay of candidates) {
       const holder = relayInstance(relay);

@@ -20,6 +20,7 @@ export function routerRoutes(creator: SocketCreator): Router {
         token: param(req.query, 'token'),
         origin: requestOrigin(req),
         ip: req.socket.remoteAddress ?? '',
+        host: req.headers.host,
       })
       .then((created) => sendOk(res, cb, created), next);
   });

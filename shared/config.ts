@@ -42,6 +42,8 @@ export interface Config {
   tokenMaxTtlS: number;
   /** the all-in-one's demo page and echo (undefined: on unless the operator set a token key) */
   demo?: boolean;
+  /** the all-in-one reachable from the network: bind all addresses, socket URLs from the request's host */
+  network: boolean;
   // every role
   adminPort: number;
   adminBind: string;
@@ -53,6 +55,8 @@ export interface Config {
   relayId: string;
   /** '' until the server listens: then `localhost:<port>` (see withListenPort) */
   publicHost: string;
+  /** PUBLIC_HOST was given (not derived from the listen port) */
+  explicitPublicHost?: boolean;
   publicScheme: 'http' | 'https';
   subdomains: boolean;
   heartbeatMs: number;
@@ -218,6 +222,14 @@ const SETTINGS: readonly Setting[] = [
     max: 315360000,
     roles: ['all', 'router'],
     doc: 'longest a token may live (exp from now); a token without exp is refused unless this is 0',
+  },
+  {
+    env: 'NETWORK',
+    key: 'network',
+    kind: 'bool',
+    def: 'false',
+    roles: ['all'],
+    doc: "reachable from other machines: BIND 0.0.0.0, socket URLs built from the request's host, no subdomains for an IP address",
   },
   {
     env: 'DEMO',
@@ -542,6 +554,7 @@ export function loadConfig(env: Record<string, string | undefined>, role: Role =
   }
   const c = out as unknown as Config;
   if (c.relayId === undefined) c.relayId = `relay-${randomBytes(4).toString('hex')}`;
+  if (c.network && env.BIND === undefined) c.bind = '0.0.0.0';
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(c.relayId)) problems.push('RELAY_ID may hold only letters, digits, _ . - (at most 64)');
   if (c.publicHost && !new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i').test(c.publicHost))
     problems.push(`PUBLIC_HOST=${JSON.stringify(c.publicHost)} must be host or host:port`);
@@ -587,7 +600,7 @@ export function secretProblem(secret: string): string | undefined {
 
 /** The config once the port is known: PORT=0 and an empty PUBLIC_HOST resolve here. */
 export function withListenPort(c: Config, port: number): Config {
-  return Object.freeze({ ...c, port, publicHost: c.publicHost || `localhost:${port}` });
+  return Object.freeze({ ...c, port, publicHost: c.publicHost || `localhost:${port}`, explicitPublicHost: c.publicHost !== '' });
 }
 
 /** Lines for `--help`: every setting a role reads, with its default. */
@@ -623,7 +636,10 @@ export function flagsToEnv(args: string[]): { env: Record<string, string>; rest:
       rest.push(a);
       continue;
     }
-    const value = m[2] ?? args[++i];
+    const setting = SETTINGS.find((s) => s.env === name);
+    // a bool flag may stand alone: `--network` is `--network true`
+    const bare = setting?.kind === 'bool' && m[2] === undefined && (args[i + 1] === undefined || args[i + 1].startsWith('--'));
+    const value = bare ? 'true' : (m[2] ?? args[++i]);
     if (value === undefined) throw new ConfigError([`--${m[1]} needs a value`]);
     env[name] = value;
   }

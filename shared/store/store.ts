@@ -37,6 +37,8 @@ export interface OpenRequest {
   from: string;
   /** token slot to give back when the socket closes, if the token limits sockets */
   slotKey?: string;
+  /** the Host the client asked /create at: the socket's URL is built from it when the relay has no PUBLIC_HOST of its own (NETWORK) */
+  host?: string;
 }
 
 export type OpenResult = { ok: true; fqdn: string; url: string; protocol: string } | { ok: false; error: ErrorCode; message: string };
