@@ -1,7 +1,8 @@
 /**
- * Unmodified WebSocket client libraries, loaded from their own browser bundles after
- * polysocket.js, in Debian's chromium with the native WebSocket removed: every one of them
- * talks to its real server through the polyfill (router, relay, upstream), never natively.
+ * Unmodified WebSocket client libraries in Debian's chromium, through the very example pages of
+ * examples/ (served by examples/server.js, the token backend, with a signed-in user): each page
+ * forces the tunnel, so every library talks to its real server through polysocket (router, relay,
+ * upstream), never natively.
  *   mqtt.js 5        ↔ Mosquitto's websockets listener
  *   socket.io 4      ↔ the socket.io server (websocket transport only: no HTTP fallback of its own)
  *   graphql-ws 6     ↔ graphql-ws on `ws` (subprotocol graphql-transport-ws), query and subscription
@@ -14,17 +15,20 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { Server as SocketIoServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
-import { mintToken } from '../../router/token';
-import { launchChromium, startPageServer, type PageServer } from '../helpers/browser';
+import { launchChromium } from '../helpers/browser';
 import { freePort } from '../harness/processes';
 import { reachable } from '../harness/redis';
 import { until } from '../harness/until';
 import { allInOne } from '../helpers/services';
 import { startStompBroker, type StompBroker } from '../helpers/stomp-broker';
 
+// examples/server.js is the application backend of the example pages (plain JavaScript)
+const { createExampleApp } = require('../../examples/server') as {
+  createExampleApp: (o: { secret: string; router: string; targets: string[] }) => http.RequestListener;
+};
 // graphql-ws publishes this entry point through package exports only, which this tsconfig's
 // module resolution does not read; jest resolves it at run time.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -32,36 +36,36 @@ const { useServer } = require('graphql-ws/use/ws') as { useServer: (options: { s
 
 const SECRET = 'libraries-test-secret-0123456789abcdef0123456789abcdef';
 let browser: Browser;
-let pages: PageServer;
 let svc: Awaited<ReturnType<typeof allInOne>>;
-let token: string;
+let examples: http.Server;
+let examplesBase: string;
 
 beforeAll(async () => {
-  [browser, pages] = await Promise.all([launchChromium(), startPageServer()]);
+  browser = await launchChromium();
   svc = await allInOne({ AUTH: 'token', TOKEN_SECRET: SECRET });
-  token = mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], origins: [pages.origin] });
+  // the application backend of examples/, minting per-user tokens for the servers below
+  examples = http.createServer(createExampleApp({ secret: SECRET, router: svc.base, targets: ['ws://127.0.0.1:*'] }));
+  examplesBase = `http://localhost:${await listening(examples)}`;
 }, 30_000);
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all([svc?.close(), pages?.close()]);
+  await svc?.close();
+  await new Promise((r) => examples?.close(r));
 });
 
-/** A page with no native WebSocket, polysocket.js, then the library's bundle. */
-async function pageWith(library: string): Promise<Page> {
+/** Signs in on the example backend, opens examples/<name>.html (tunnel forced) and waits for its result. */
+async function runExample(name: string, target: string): Promise<any> {
   const page = await browser.newPage();
   page.on('pageerror', (err) => console.error('page error:', err.message));
-  await page.goto(
-    pages.page(
-      `/${library}-${Math.random().toString(36).slice(2)}.html`,
-      `<!doctype html><html><head><meta charset="utf-8"></head><body>
-<script>delete window.WebSocket;</script>
-<script src="${svc.base}/polysocket.js" data-router="${svc.base}" data-token="${token}"></script>
-<script src="${pages.origin}/lib/${library}.js"></script>
-</body></html>`,
-    ),
-  );
-  return page;
+  try {
+    const next = `/${name}.html?force=1&target=${encodeURIComponent(target)}`;
+    await page.goto(`${examplesBase}/login?user=tester&next=${encodeURIComponent(next)}`);
+    await page.waitForFunction(() => (window as any).result !== undefined, undefined, { timeout: 20_000 });
+    return await page.evaluate(() => (window as any).result);
+  } finally {
+    await page.close();
+  }
 }
 
 async function listening(server: http.Server): Promise<number> {
@@ -73,6 +77,11 @@ async function listening(server: http.Server): Promise<number> {
 function relayedMessages(): number {
   return svc.relay!.snapshot().stats.messagesToUpstream;
 }
+
+test('the example backend hands tokens to signed-in users only', async () => {
+  const anonymous = await fetch(`${examplesBase}/token`);
+  expect(anonymous.status).toBe(401);
+});
 
 describe('mqtt.js against Mosquitto', () => {
   let mosquitto: ChildProcess;
@@ -98,30 +107,9 @@ describe('mqtt.js against Mosquitto', () => {
 
   test('connect, subscribe, publish and receive through the polyfill', async () => {
     const before = relayedMessages();
-    const page = await pageWith('mqtt');
-    try {
-      const r = await page.evaluate(async (url) => {
-        const mqtt = (window as any).mqtt;
-        const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 10_000 });
-        await new Promise((res, rej) => {
-          client.on('connect', res);
-          client.on('error', rej);
-        });
-        await new Promise((res, rej) => client.subscribe('polysocket/test', (err: unknown) => (err ? rej(err) : res(null))));
-        const got = new Promise((res) =>
-          client.on('message', (topic: string, payload: Uint8Array) => res({ topic, payload: new TextDecoder().decode(payload) })),
-        );
-        client.publish('polysocket/test', 'hello mqtt', { qos: 1 });
-        const message = await got;
-        const isPolySocket = client.stream && (window as any).WebSocket === (window as any).PolySocket;
-        await new Promise((res) => client.end(false, {}, res));
-        return { message, isPolySocket };
-      }, `ws://127.0.0.1:${wsPort}`);
-      expect(r).toEqual({ message: { topic: 'polysocket/test', payload: 'hello mqtt' }, isPolySocket: true });
-      expect(relayedMessages() - before).toBeGreaterThanOrEqual(3); // CONNECT, SUBSCRIBE, PUBLISH
-    } finally {
-      await page.close();
-    }
+    const r = await runExample('mqtt', `ws://127.0.0.1:${wsPort}`);
+    expect(r).toEqual({ message: { topic: 'polysocket/example', payload: 'hello mqtt' }, tunnelled: true });
+    expect(relayedMessages() - before).toBeGreaterThanOrEqual(3); // CONNECT, SUBSCRIBE, PUBLISH
   });
 });
 
@@ -147,32 +135,10 @@ describe('socket.io-client against the socket.io server', () => {
 
   test('connects over the polyfilled websocket transport; events and acks with text and binary', async () => {
     const before = relayedMessages();
-    const page = await pageWith('socket.io');
-    try {
-      const r = await page.evaluate(async (url) => {
-        const socket = (window as any).io(url, { transports: ['websocket'], reconnection: false, timeout: 10_000 });
-        const welcome = await new Promise<any>((res, rej) => {
-          socket.on('welcome', res);
-          socket.on('connect_error', rej);
-        });
-        const text = await socket.timeout(10_000).emitWithAck('echo', { hello: 'socket.io' });
-        const binary = await socket.timeout(10_000).emitWithAck('echo', new Uint8Array([1, 2, 250]));
-        const transport = socket.io.engine.transport;
-        socket.disconnect();
-        return {
-          gotId: typeof welcome.id === 'string',
-          text,
-          binary: Array.from(new Uint8Array(binary)),
-          transport: transport.name,
-          polyfilled: (window as any).WebSocket === (window as any).PolySocket,
-        };
-      }, `http://127.0.0.1:${port}`);
-      expect(r).toEqual({ gotId: true, text: { hello: 'socket.io' }, binary: [1, 2, 250], transport: 'websocket', polyfilled: true });
-      // the connect packet and two events, the binary one with its attachment frame
-      expect(relayedMessages() - before).toBeGreaterThanOrEqual(4);
-    } finally {
-      await page.close();
-    }
+    const r = await runExample('socket.io', `http://127.0.0.1:${port}`);
+    expect(r).toEqual({ gotId: true, text: { hello: 'socket.io' }, binary: [1, 2, 250], transport: 'websocket', tunnelled: true });
+    // the connect packet and two events, the binary one with its attachment frame
+    expect(relayedMessages() - before).toBeGreaterThanOrEqual(4);
   });
 });
 
@@ -210,29 +176,14 @@ describe('graphql-ws against a graphql-ws server', () => {
 
   test('a query and a subscription over subprotocol graphql-transport-ws', async () => {
     const before = relayedMessages();
-    const page = await pageWith('graphql-ws');
-    try {
-      const r = await page.evaluate(async (url) => {
-        const client = (window as any).graphqlWs.createClient({ url, retryAttempts: 0 });
-        let protocol = '';
-        client.on('opened', (socket: WebSocket) => (protocol = socket.protocol));
-        const query = client.iterate({ query: '{ hello }' });
-        const answer = (await query.next()).value;
-        const counted: number[] = [];
-        for await (const next of client.iterate({ query: 'subscription { countdown(from: 3) }' })) counted.push(next.data.countdown);
-        await client.dispose();
-        return { answer, counted, protocol, polyfilled: (window as any).WebSocket === (window as any).PolySocket };
-      }, `ws://127.0.0.1:${port}/graphql`);
-      expect(r).toEqual({
-        answer: { data: { hello: 'world' } },
-        counted: [3, 2, 1, 0],
-        protocol: 'graphql-transport-ws',
-        polyfilled: true,
-      });
-      expect(relayedMessages() - before).toBeGreaterThanOrEqual(3); // connection_init and two subscribes
-    } finally {
-      await page.close();
-    }
+    const r = await runExample('graphql-ws', `ws://127.0.0.1:${port}/graphql`);
+    expect(r).toEqual({
+      answer: { data: { hello: 'world' } },
+      counted: [3, 2, 1, 0],
+      protocol: 'graphql-transport-ws',
+      tunnelled: true,
+    });
+    expect(relayedMessages() - before).toBeGreaterThanOrEqual(3); // connection_init and two subscribes
   });
 });
 
@@ -245,34 +196,9 @@ describe('@stomp/stompjs against a STOMP broker', () => {
 
   test('connect, subscribe, send, receive, and disconnect with a receipt', async () => {
     const before = relayedMessages();
-    const page = await pageWith('stomp');
-    try {
-      const r = await page.evaluate(async (url) => {
-        const client = new (window as any).StompJs.Client({
-          brokerURL: url,
-          reconnectDelay: 0,
-          heartbeatIncoming: 0,
-          heartbeatOutgoing: 0,
-        });
-        const connected = new Promise<any>((res, rej) => {
-          client.onConnect = res;
-          client.onStompError = (f: any) => rej(new Error(f.headers.message));
-          client.onWebSocketError = () => rej(new Error('websocket error'));
-        });
-        client.activate();
-        const frame = await connected;
-        const got = new Promise<string>((res) => client.subscribe('/topic/greetings', (m: any) => res(m.body)));
-        client.publish({ destination: '/topic/greetings', body: 'hello stomp ✓' });
-        const body = await got;
-        const protocol = client.webSocket.protocol;
-        await client.deactivate();
-        return { version: frame.headers.version, body, protocol, polyfilled: (window as any).WebSocket === (window as any).PolySocket };
-      }, broker.url);
-      expect(r).toEqual({ version: '1.2', body: 'hello stomp ✓', protocol: 'v12.stomp', polyfilled: true });
-      expect(broker.received).toEqual(['CONNECT', 'SUBSCRIBE', 'SEND', 'DISCONNECT']);
-      expect(relayedMessages() - before).toBeGreaterThanOrEqual(4);
-    } finally {
-      await page.close();
-    }
+    const r = await runExample('stomp', broker.url);
+    expect(r).toEqual({ version: '1.2', body: 'hello stomp ✓', protocol: 'v12.stomp', tunnelled: true });
+    expect(broker.received).toEqual(['CONNECT', 'SUBSCRIBE', 'SEND', 'DISCONNECT']);
+    expect(relayedMessages() - before).toBeGreaterThanOrEqual(4);
   });
 });

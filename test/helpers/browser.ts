@@ -4,8 +4,6 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -32,25 +30,10 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
-/** Unmodified WebSocket libraries' browser bundles, served at /lib/<name>.js. */
-const LIBRARIES: Record<string, string> = {
-  mqtt: 'mqtt/dist/mqtt.min.js',
-  'socket.io': 'socket.io-client/dist/socket.io.min.js',
-  'graphql-ws': 'graphql-ws/umd/graphql-ws.min.js',
-  stomp: '@stomp/stompjs/bundles/stomp.umd.min.js',
-};
-const NODE_MODULES = path.resolve(__dirname, '../../node_modules');
-
 export async function startPageServer(): Promise<PageServer> {
   const pages = new Map<string, string>();
   const server = http.createServer((req, res) => {
     const p = (req.url ?? '/').split('?')[0];
-    const lib = /^\/lib\/(.+)\.js$/.exec(p);
-    if (lib && Object.hasOwn(LIBRARIES, lib[1])) {
-      res.setHeader('Content-Type', 'application/javascript');
-      res.end(readFileSync(path.join(NODE_MODULES, LIBRARIES[lib[1]])));
-      return;
-    }
     const html = pages.get(p);
     if (html === undefined) {
       res.statusCode = 404;
