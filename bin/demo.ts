@@ -8,6 +8,7 @@ import express, { type Response, type Router } from 'express';
 import { DEMO_KEY_ID, mintToken } from '../router/token';
 import { WebSocketServer } from 'ws';
 import { scriptSafeJson } from '../shared/jsonp';
+import { createServer, listen } from '../shared/http-server';
 import { HOST_PATTERN } from '../shared/urls';
 
 const HOST = new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i');
@@ -38,6 +39,10 @@ export interface DemoOptions {
   port: number;
   /** NETWORK: the page may come from any host name or address this machine answers to */
   network: boolean;
+  /** where the page finds the router (default: this server) */
+  router?: string;
+  /** the token header's kid; the all-in-one's demo key has its own, an operator's secret none */
+  keyId?: string;
   audience?: string;
   issuer?: string;
 }
@@ -64,10 +69,10 @@ export function demoRoutes(o: DemoOptions): Router {
       ttlSeconds: DEMO_TOKEN_TTL_S,
       audience: o.audience,
       issuer: o.issuer,
-      keyId: DEMO_KEY_ID,
+      keyId: 'keyId' in o ? o.keyId : DEMO_KEY_ID,
       subject: randomBytes(6).toString('hex'),
     });
-    demoPage(res, { router: '', token, target: o.target });
+    demoPage(res, { router: o.router ?? '', token, target: o.target });
   });
   r.get('/favicon.ico', (_req, res) => {
     res.setHeader('Content-Type', 'image/svg+xml');
@@ -93,7 +98,7 @@ function demoPage(res: Response, o: { router: string; token: string; target: str
 <form id="f"><input id="msg" value="hello" autofocus> <button id="send">send</button></form>
 <pre id="log"></pre>
 <script>window.POLYSOCKET_CONFIG = ${cfg};</script>
-<script src="/polysocket.js"></script>
+<script src="${o.router}/polysocket.js"></script>
 <script>
 var log = document.getElementById('log');
 function say(s, bad) {
@@ -117,4 +122,41 @@ document.getElementById('f').onsubmit = function () {
 };
 </script>
 </body></html>`);
+}
+
+export interface DemoServerOptions {
+  port: number;
+  bind: string;
+  /** the operator's TOKEN_SECRET: the routers verify the page's tokens with it */
+  secret: string;
+  /** the router's URL as a browser reaches it */
+  router: string;
+  /** the echo's URL as the relays reach it (this server, at that path) */
+  target: string;
+  /** /healthz for the image's HEALTHCHECK, as every role has */
+  adminPort: number;
+  adminBind: string;
+}
+
+/**
+ * `polysocket demo`: the demo page and its echo on a server of their own, for a split deployment
+ * (docker compose): the page talks to the echo through the routers and relays.
+ */
+export async function startDemoServer(o: DemoServerOptions): Promise<{ server: http.Server; port: number; adminPort: number }> {
+  const app = express();
+  app.disable('x-powered-by');
+  const server = createServer({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConnectionsPerIp: 0 });
+  const port = await listen(server, o.port, o.bind);
+  app.use(demoRoutes({ key: o.secret, keyId: undefined, target: o.target, port, network: true, router: o.router }));
+  server.on('request', app);
+  attachEchoTarget(server, new URL(o.target).pathname);
+  const admin = createServer({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConnectionsPerIp: 0 });
+  admin.on('request', (req, res) => {
+    const known = req.url === '/healthz' || req.url === '/readyz';
+    res.writeHead(known ? 200 : 404, { 'Content-Type': 'application/json' });
+    res.end(known ? '{"ok":true}' : '{"ok":false,"error":"not_found"}');
+  });
+  const adminPort = await listen(admin, o.adminPort, o.adminBind);
+  server.on('close', () => admin.close());
+  return { server, port, adminPort };
 }

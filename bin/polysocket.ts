@@ -8,6 +8,7 @@ import { type Config, ConfigError, describeSettings, flagsToEnv, loadConfig, typ
 import { PolysocketError } from '../shared/errors';
 import { createLogger } from '../shared/log';
 import { mintToken } from '../router/token';
+import { startDemoServer } from './demo';
 import { startAllInOne, startRelay, startRouter, type Running } from './servers';
 
 const USAGE = `usage: polysocket <command> [--setting value ...]
@@ -16,6 +17,8 @@ commands:
   start    router + relay + demo in one process, embedded store (no Redis)
   router   the router role (GET /create), coordinated over REDIS_URL
   relay    the relay role (/s, /j), coordinated over REDIS_URL
+  demo     the demo page and its echo, for a split deployment (compose): needs TOKEN_SECRET,
+           ROUTER (the router's URL for browsers) and DEMO_TARGET (this echo's URL for relays)
   token    mint a token: --target URL (repeat) [--origin O (repeat)] [--max N]
            [--ttl SECONDS] [--once] [--allow-no-origin]   (needs TOKEN_SECRET)
   help     this text, with every setting
@@ -90,6 +93,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'token') return tokenCommand(rest, process.env);
+  if (command === 'demo') return demoCommand(process.env);
   const role: Role | undefined = command === 'start' ? 'all' : command === 'router' ? 'router' : command === 'relay' ? 'relay' : undefined;
   if (!role) throw new ConfigError([`unknown command '${command}'`, USAGE]);
   const { env, rest: unknown } = flagsToEnv(rest);
@@ -117,6 +121,36 @@ async function main(argv: string[]): Promise<void> {
   // Started through npm (npx, npm start), a signal reaches npm and its `sh -c`, which die without
   // passing it on: the server would be left running, orphaned. Losing our parent is the same signal.
   if (process.env.npm_command || process.env.npm_lifecycle_event) watchParent(() => stop('parent exited'));
+}
+
+async function demoCommand(env: Record<string, string | undefined>): Promise<void> {
+  const problems: string[] = [];
+  const secret = env.TOKEN_SECRET ?? '';
+  const weak = secret ? secretProblem(secret) : "TOKEN_SECRET must be set (the routers' secret)";
+  if (weak) problems.push(weak);
+  if (!/^https?:\/\/[^/\s]+\/?$/.test(env.ROUTER ?? ''))
+    problems.push("ROUTER must be the router's URL as browsers reach it, e.g. http://localhost:8080");
+  if (!/^wss?:\/\/[^/\s]+\/\S*$/.test(env.DEMO_TARGET ?? ''))
+    problems.push("DEMO_TARGET must be this echo's ws:// URL as relays reach it, e.g. ws://demo:8080/echo");
+  const port = Number(env.PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push('PORT must be a port number');
+  if (problems.length) throw new ConfigError(problems);
+  const log = createLogger('info', { role: 'demo' });
+  const router = (env.ROUTER as string).replace(/\/$/, '');
+  const started = await startDemoServer({
+    port,
+    bind: env.BIND ?? '127.0.0.1',
+    secret,
+    router,
+    target: env.DEMO_TARGET as string,
+    adminPort: Number(env.ADMIN_PORT ?? 0),
+    adminBind: env.ADMIN_BIND ?? '127.0.0.1',
+  });
+  log.info('admin_started', { port: started.adminPort });
+  log.info('demo_started', { port: started.port, router, target: env.DEMO_TARGET });
+  const stop = () => started.server.close(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 /** What a newcomer reads after `npm start`: where the demo is, from this machine and (NETWORK) from others. */

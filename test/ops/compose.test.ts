@@ -45,7 +45,7 @@ test('compose has no default secret: without TOKEN_SECRET it refuses to start, s
   const compose = YAML.parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
     services: Record<string, Service>;
   };
-  for (const name of ['router1', 'router2', 'relay1', 'relay2']) {
+  for (const name of ['router1', 'router2', 'relay1', 'relay2', 'demo']) {
     expect(() => interpolate(String(compose.services[name].environment!.TOKEN_SECRET), {})).toThrow(/openssl rand -hex 32/);
   }
 });
@@ -64,7 +64,7 @@ test('the compose services, run as processes, carry a socket end to end', async 
   const { entrypoint, healthcheck } = dockerfile();
   expect(entrypoint[0]).toBe('node');
   const services = compose.services;
-  expect(Object.keys(services).sort()).toEqual(['redis', 'relay1', 'relay2', 'router1', 'router2']);
+  expect(Object.keys(services).sort()).toEqual(['demo', 'redis', 'relay1', 'relay2', 'router1', 'router2']);
 
   // redis: the compose command, on a local port and a scratch directory
   const redisPort = await freePort();
@@ -83,20 +83,29 @@ test('the compose services, run as processes, carry a socket end to end', async 
   const published: Record<string, number> = {};
   try {
     const ours = Object.entries(services).filter(([, s]) => s.build === '.');
+    const local: Record<string, number> = {};
     for (const [name, s] of ours) {
-      const port = await freePort();
+      local[name] = await freePort();
+      published[s.ports![0].split(':')[0]] = local[name];
+    }
+    /** compose's names and published ports, as one machine's loopback sees them */
+    const onLoopback = (value: string) =>
+      value
+        .replace('redis://redis:6379', `redis://127.0.0.1:${redisPort}`)
+        .replace(/\b([a-z0-9]+):8080\b/g, (m, service: string) => (local[service] ? `127.0.0.1:${local[service]}` : m))
+        .replace(/localhost:(\d+)/g, (m, p: string) => (published[p] ? `localhost:${published[p]}` : m));
+    for (const [name, s] of ours) {
+      const port = local[name];
       const [hostPort] = s.ports![0].split(':');
-      published[hostPort] = port;
       const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(s.environment ?? {}))
-        env[k] = interpolate(String(v), { TOKEN_SECRET: secret }).replace('redis://redis:6379', `redis://127.0.0.1:${redisPort}`);
+      for (const [k, v] of Object.entries(s.environment ?? {})) env[k] = onLoopback(interpolate(String(v), { TOKEN_SECRET: secret }));
       env.PORT = String(port);
       env.BIND = '127.0.0.1';
       // each container has its own loopback; here they share one
       env.ADMIN_PORT = String(await freePort());
       env.ADMIN_BIND = '127.0.0.1';
       if (env.PUBLIC_HOST) env.PUBLIC_HOST = env.PUBLIC_HOST.replace(`:${hostPort}`, `:${port}`);
-      env.ALLOW_TARGETS = '127.0.0.1';
+      if (env.ALLOW_TARGETS) env.ALLOW_TARGETS = '127.0.0.1';
       started[name] = await spawnCommand([process.execPath, ...entrypoint.slice(1), ...s.command!], env, 15_000);
     }
 
@@ -119,6 +128,17 @@ test('the compose services, run as processes, carry a socket end to end', async 
       await sendGet(s, { d: `through compose ${i}`, n: 1 });
       expect((await collect(s, 1)).messages[0].data).toBe(`through compose ${i}`);
     }
+    // the demo service: its page's token (signed with TOKEN_SECRET) carries a message from the page's
+    // origin through a router and a relay to the demo's own echo, and back
+    const demoBase = `http://localhost:${started.demo.port}`;
+    const page = await request(`${demoBase}/`);
+    const demoToken = /"token":"([^"]+)"/.exec(page.text)![1];
+    const demoTarget = /new PolySocket\("([^"]+)"\)/.exec(page.text)![1];
+    expect(page.text).toContain(`src="${routers[0]}/polysocket.js"`);
+    const viaDemo = await create(routers[0], { target: demoTarget, token: demoToken }, { Origin: demoBase });
+    await sendGet(viaDemo, { d: 'hello from the demo page', n: 1 });
+    expect((await collect(viaDemo, 1)).messages[0].data).toBe('hello from the demo page');
+
     // both relays took sockets, each under its own public host
     expect([...hosts].sort()).toEqual([`relay1.localhost:${published['8081']}`, `relay2.localhost:${published['8082']}`]);
     for (const p of Object.values(started)) expect((await request(`http://localhost:${p.adminPort}/readyz`)).body).toEqual({ ok: true });
