@@ -24,6 +24,8 @@ COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/client/dist ./client/dist
+# TLS: mount a certificate (e.g. -v ./certs:/certs:ro) and set TLS_CERT_FILE=/certs/fullchain.pem,
+# TLS_KEY_FILE=/certs/privkey.pem, and TLS_PROFILE=legacy for IE 7-10 (docs/DEPLOY.md); `kill -HUP` reloads them.
 USER node
 EXPOSE 8080 9090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \

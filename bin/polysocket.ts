@@ -6,7 +6,8 @@
 import os from 'node:os';
 import { type Config, ConfigError, describeSettings, flagsToEnv, loadConfig, type Role, secretProblem } from '../shared/config';
 import { PolysocketError } from '../shared/errors';
-import { createLogger } from '../shared/log';
+import { reloadCertificate } from '../shared/http-server';
+import { createLogger, errorFields } from '../shared/log';
 import { mintToken } from '../router/token';
 import { startDemoServer } from './demo';
 import { startAllInOne, startRelay, startRouter, type Running } from './servers';
@@ -116,6 +117,17 @@ async function main(argv: string[]): Promise<void> {
       },
     );
   };
+  if (config.tlsCertFile) {
+    // SIGHUP: a renewed certificate, without dropping a socket
+    process.on('SIGHUP', () => {
+      try {
+        reloadCertificate(running.server, config);
+        log.info('tls_reloaded', { cert: config.tlsCertFile });
+      } catch (err) {
+        log.error('tls_reload_failed', { ...errorFields(err), keeping: 'the certificate already loaded' });
+      }
+    });
+  }
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   // Started through npm (npx, npm start), a signal reaches npm and its `sh -c`, which die without

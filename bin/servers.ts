@@ -56,7 +56,8 @@ async function startAdmin(c: Config, log: Logger, readiness: Readiness, metrics:
   const admin = createApp(c.maxUrlBytes);
   admin.use(opsRoutes(readiness, metrics));
   finishApp(admin, log);
-  const server = createServer(c);
+  // the admin listener stays plain HTTP on its private address
+  const server = createServer({ ...c, tlsCertFile: undefined, tlsKeyFile: undefined });
   server.on('request', admin);
   const port = await listen(server, c.adminPort, c.adminBind);
   log.info('admin_started', { port, bind: c.adminBind });
@@ -77,6 +78,16 @@ function placement(store: CoordinationStore): () => Promise<string | undefined> 
 
 function operatorVerifier(c: Config): TokenVerifier | undefined {
   return c.tokenSecret || c.tokenPublicKey ? new TokenVerifier(c) : undefined;
+}
+
+/** Says at start how the public port speaks, loudly when the legacy TLS profile is on. */
+function announceTls(c: Config, log: Logger): void {
+  if (!c.tlsCertFile) return;
+  if (c.tlsProfile === 'legacy') {
+    log.warn('tls_legacy_profile', {
+      message: 'TLS 1.0/1.1 and AES-CBC-SHA suites are on, for IE 7-10 and their kin (TLS_PROFILE=legacy)',
+    });
+  } else log.info('tls_modern_profile', { message: 'TLS 1.2 and up' });
 }
 
 function warnIfOpen(c: Config, log: Logger): void {
@@ -123,6 +134,7 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
   if (demoOn) attachEchoTarget(server, DEMO_PATH);
   await relay.start();
   warnIfOpen(c, log);
+  announceTls(c, log);
   log.info('all_in_one_started', { url: `http://localhost:${port}`, port, adminPort: admin.port, auth: c.auth, demo: demoOn });
   const release = async () => {
     await closeServer(server);
@@ -166,6 +178,7 @@ export async function startRouter(config: Config, log: Logger, store?: Coordinat
   server.on('request', app);
   const port = await listen(server, config.port, config.bind);
   warnIfOpen(config, log);
+  announceTls(config, log);
   log.info('router_started', { port, adminPort: admin.port });
   const close = async () => {
     await closeServer(server);
@@ -190,6 +203,7 @@ export async function startRelay(config: Config, log: Logger, store?: Coordinati
   finishApp(app, log);
   const relayFirst = relayHandler(relay, c);
   server.on('request', (req, res) => relayFirst(req, res) || app(req, res));
+  announceTls(c, log);
   await relay.start();
   const release = async () => {
     await closeServer(server);

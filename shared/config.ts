@@ -51,6 +51,9 @@ export interface Config {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   maxConnectionsPerIp: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  tlsProfile: 'modern' | 'legacy';
   // relay
   relayId: string;
   /** '' until the server listens: then `localhost:<port>` (see withListenPort) */
@@ -212,6 +215,23 @@ const SETTINGS: readonly Setting[] = [
     max: 10000000,
     roles: ['all', 'router'],
     doc: 'rate limit of /create per token',
+  },
+  {
+    env: 'TLS_CERT_FILE',
+    key: 'tlsCertFile',
+    kind: 'string',
+    roles: ['all', 'router', 'relay'],
+    doc: 'PEM certificate chain: the public port speaks HTTPS (reloaded on SIGHUP); with TLS_KEY_FILE',
+  },
+  { env: 'TLS_KEY_FILE', key: 'tlsKeyFile', kind: 'string', roles: ['all', 'router', 'relay'], doc: 'PEM private key of TLS_CERT_FILE' },
+  {
+    env: 'TLS_PROFILE',
+    key: 'tlsProfile',
+    kind: 'enum',
+    def: 'modern',
+    values: ['modern', 'legacy'],
+    roles: ['all', 'router', 'relay'],
+    doc: "'modern': TLS 1.2 and up; 'legacy': also TLS 1.0/1.1 and the AES-CBC-SHA suites of IE 7-10 (docs/DEPLOY.md)",
   },
   {
     env: 'TOKEN_MAX_TTL_S',
@@ -555,6 +575,8 @@ export function loadConfig(env: Record<string, string | undefined>, role: Role =
   const c = out as unknown as Config;
   if (c.relayId === undefined) c.relayId = `relay-${randomBytes(4).toString('hex')}`;
   if (c.network && env.BIND === undefined) c.bind = '0.0.0.0';
+  // a relay that speaks TLS hands out https: socket URLs unless told otherwise
+  if (c.tlsCertFile && env.PUBLIC_SCHEME === undefined) c.publicScheme = 'https';
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(c.relayId)) problems.push('RELAY_ID may hold only letters, digits, _ . - (at most 64)');
   if (c.publicHost && !new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i').test(c.publicHost))
     problems.push(`PUBLIC_HOST=${JSON.stringify(c.publicHost)} must be host or host:port`);
@@ -573,6 +595,7 @@ export function loadConfig(env: Record<string, string | undefined>, role: Role =
   if (role !== 'relay' && c.auth === 'token' && !c.tokenSecret && !c.tokenPublicKey && role !== 'all') {
     problems.push('AUTH=token needs TOKEN_SECRET or TOKEN_PUBLIC_KEY (or set AUTH=none to run an open proxy on purpose)');
   }
+  if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) problems.push('TLS_CERT_FILE and TLS_KEY_FILE go together');
   if (c.tokenSecret !== undefined) {
     const weak = secretProblem(c.tokenSecret);
     if (weak) problems.push(weak);

@@ -4,13 +4,18 @@
  * address, and listen/close helpers that work on port 0.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config';
+import { type TlsConfig, tlsOptions } from './tls';
 
-export type ServerConfig = Pick<Config, 'requestTimeoutMs' | 'headersTimeoutMs' | 'maxConnectionsPerIp'>;
+export type ServerConfig = Pick<Config, 'requestTimeoutMs' | 'headersTimeoutMs' | 'maxConnectionsPerIp'> & Partial<TlsConfig>;
 
+/** HTTP, or HTTPS with the TLS profile when a certificate is configured (https.Server is an http.Server). */
 export function createServer(c: ServerConfig): http.Server {
-  const server = http.createServer({
+  const tlsOn = c.tlsCertFile !== undefined;
+  const make = tlsOn ? (o: http.ServerOptions) => https.createServer({ ...o, ...tlsOptions(c as TlsConfig) }) : http.createServer;
+  const server = make({
     requestTimeout: c.requestTimeoutMs,
     headersTimeout: Math.min(c.headersTimeoutMs, c.requestTimeoutMs),
     // how often Node checks those two timeouts (its default, 30 s, would stretch a short timeout)
@@ -55,4 +60,9 @@ export function closeServer(server: http.Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/** SIGHUP: new handshakes get the certificate now on disk; open connections keep theirs. */
+export function reloadCertificate(server: http.Server, c: TlsConfig): void {
+  (server as https.Server).setSecureContext(tlsOptions(c));
 }
