@@ -9,7 +9,9 @@ import { PolysocketError } from '../shared/errors';
 import { reloadCertificate } from '../shared/http-server';
 import { createLogger, errorFields } from '../shared/log';
 import { mintToken } from '../router/token';
+import type { StatusView } from '../router/status';
 import { startDemoServer } from './demo';
+import { statusTable } from './status-table';
 import { startAllInOne, startRelay, startRouter, type Running } from './servers';
 
 const USAGE = `usage: polysocket <command> [--setting value ...]
@@ -22,6 +24,8 @@ commands:
            ROUTER (the router's URL for browsers) and DEMO_TARGET (this echo's URL for relays)
   token    mint a token: --target URL (repeat) [--origin O (repeat)] [--max N]
            [--ttl SECONDS] [--once] [--allow-no-origin]   (needs TOKEN_SECRET)
+  status   the cluster as a router's status page shows it: [--url ADMIN_URL] [--json]
+           (default --url http://127.0.0.1:$ADMIN_PORT, 9090 when unset; ADMIN_TOKEN sent if set)
   help     this text, with every setting
 
 Settings are environment variables; '--port 9000' sets PORT=9000, and so on.`;
@@ -95,6 +99,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'token') return tokenCommand(rest, process.env);
   if (command === 'demo') return demoCommand(process.env);
+  if (command === 'status') return statusCommand(rest, process.env);
   const role: Role | undefined = command === 'start' ? 'all' : command === 'router' ? 'router' : command === 'relay' ? 'relay' : undefined;
   if (!role) throw new ConfigError([`unknown command '${command}'`, USAGE]);
   const { env, rest: unknown } = flagsToEnv(rest);
@@ -133,6 +138,26 @@ async function main(argv: string[]): Promise<void> {
   // Started through npm (npx, npm start), a signal reaches npm and its `sh -c`, which die without
   // passing it on: the server would be left running, orphaned. Losing our parent is the same signal.
   if (process.env.npm_command || process.env.npm_lifecycle_event) watchParent(() => stop('parent exited'));
+}
+
+async function statusCommand(args: string[], env: Record<string, string | undefined>): Promise<void> {
+  let url = `http://127.0.0.1:${env.ADMIN_PORT || 9090}`;
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--json') json = true;
+    else if (args[i] === '--url' && args[i + 1]) url = args[++i];
+    else throw new ConfigError([`unknown status option ${args[i]} (status [--url ADMIN_URL] [--json])`]);
+  }
+  const headers: Record<string, string> = env.ADMIN_TOKEN ? { Authorization: `Bearer ${env.ADMIN_TOKEN}` } : {};
+  let view: StatusView & { ok: boolean };
+  try {
+    const res = await fetch(`${url.replace(/\/$/, '')}/status.json`, { headers, signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    view = (await res.json()) as StatusView & { ok: boolean };
+  } catch (err) {
+    throw new ConfigError([`cannot read ${url}/status.json (${(err as Error).message}): give a router's admin URL with --url`]);
+  }
+  process.stdout.write(json ? `${JSON.stringify(view, null, 2)}\n` : statusTable(view));
 }
 
 async function demoCommand(env: Record<string, string | undefined>): Promise<void> {
@@ -176,7 +201,7 @@ function startupLine(c: Config, port: number, adminPort: number): string {
       .map((a) => `http://${a?.address}:${port}/`);
     if (addresses.length) lines.push(`  from other machines: ${addresses.join(' ')}`);
   }
-  lines.push(`  health and metrics: http://${c.adminBind}:${adminPort}/metrics (admin port, not public)`);
+  lines.push(`  status page: http://${c.adminBind}:${adminPort}/status (admin port, not public; also /metrics, /healthz, /readyz)`);
   return `${lines.join('\n')}\n`;
 }
 

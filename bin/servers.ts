@@ -12,6 +12,9 @@ import { TargetPolicy } from '../relay/target-policy';
 import { SocketCreator } from '../router/create';
 import { routerRoutes } from '../router/http';
 import { rankRelays } from '../router/pick-relay';
+import { announceRouter } from '../router/presence';
+import { sampleStatus, StatusHistory } from '../router/status';
+import { statusRoutes } from '../router/status-page';
 import { DEMO_KEY_ID, KeyedVerifier, TokenVerifier, type Verifier } from '../router/token';
 import { clientScriptRoutes } from '../shared/client-script';
 import { type Config, withListenPort } from '../shared/config';
@@ -51,10 +54,18 @@ async function connectStore(c: Config, log: Logger, metrics: Metrics): Promise<C
 }
 
 /** The private listener for the ops routes; `app` gets them too when ADMIN_TOKEN guards them. */
-async function startAdmin(c: Config, log: Logger, readiness: Readiness, metrics: Metrics, app: ReturnType<typeof createApp>) {
-  if (c.adminToken) app.use(adminGuardedOps(c.adminToken, readiness, metrics));
+async function startAdmin(
+  c: Config,
+  log: Logger,
+  readiness: Readiness,
+  metrics: Metrics,
+  app: ReturnType<typeof createApp>,
+  status?: StatusHistory,
+) {
+  if (c.adminToken) app.use(adminGuardedOps(c.adminToken, readiness, metrics, status));
   const admin = createApp(c.maxUrlBytes);
   admin.use(opsRoutes(readiness, metrics));
+  if (status) admin.use(statusRoutes(status));
   finishApp(admin, log);
   // the admin listener stays plain HTTP on its private address
   const server = createServer({ ...c, tlsCertFile: undefined, tlsKeyFile: undefined });
@@ -64,11 +75,26 @@ async function startAdmin(c: Config, log: Logger, readiness: Readiness, metrics:
   return { server, port };
 }
 
-function adminGuardedOps(token: string, readiness: Readiness, metrics: Metrics) {
+function adminGuardedOps(token: string, readiness: Readiness, metrics: Metrics, status?: StatusHistory) {
   const r = createApp(Number.MAX_SAFE_INTEGER);
-  r.use(['/healthz', '/readyz', '/metrics'], adminGuard(token));
+  r.use(['/healthz', '/readyz', '/metrics', '/status', '/status.json'], adminGuard(token));
   r.use(opsRoutes(readiness, metrics));
+  if (status) r.use(statusRoutes(status));
   return r;
+}
+
+/** A router's heartbeat and its view of the cluster (the status page), both from the store. */
+function routerPresence(c: Config, store: CoordinationStore, creator: SocketCreator, log: Logger) {
+  const status = new StatusHistory(c.heartbeatMs);
+  const stopSampling = sampleStatus(store, status, Math.max(500, c.heartbeatMs));
+  const presence = announceRouter(store, creator, { heartbeatMs: c.heartbeatMs, ttlMs: c.relayTtlMs, log });
+  return {
+    status,
+    stop: () => {
+      stopSampling();
+      presence.stop();
+    },
+  };
 }
 
 /** A router's readiness includes whether a create could be placed right now. */
@@ -119,10 +145,11 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
     verifier = demoOn ? new KeyedVerifier({ [DEMO_KEY_ID]: demoVerifier }, operatorVerifier(c)) : operatorVerifier(c);
   }
   const creator = new SocketCreator(c, { store, log, verifier, metrics });
+  const presence = routerPresence(c, store, creator, log);
 
   const app = createApp(c.maxUrlBytes);
   const readiness: Readiness = { store, relay, placement: placement(store) };
-  const admin = await startAdmin(c, log, readiness, metrics, app);
+  const admin = await startAdmin(c, log, readiness, metrics, app, presence.status);
   if (demoOn) {
     app.use(demoRoutes({ key: demoKey, target: demoTarget, port, network: c.network, audience: c.tokenAudience, issuer: c.tokenIssuer }));
   }
@@ -137,6 +164,7 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
   announceTls(c, log);
   log.info('all_in_one_started', { url: `http://localhost:${port}`, port, adminPort: admin.port, auth: c.auth, demo: demoOn });
   const release = async () => {
+    presence.stop();
     await closeServer(server);
     await closeServer(admin.server);
     await store.close();
@@ -169,8 +197,9 @@ export async function startRouter(config: Config, log: Logger, store?: Coordinat
     verifier: config.auth === 'token' ? new TokenVerifier(config) : undefined,
     metrics,
   });
+  const presence = routerPresence(config, s, creator, log);
   const app = createApp(config.maxUrlBytes);
-  const admin = await startAdmin(config, log, { store: s, placement: placement(s) }, metrics, app);
+  const admin = await startAdmin(config, log, { store: s, placement: placement(s) }, metrics, app, presence.status);
   app.use(clientScriptRoutes());
   app.use(routerRoutes(creator));
   finishApp(app, log);
@@ -181,6 +210,7 @@ export async function startRouter(config: Config, log: Logger, store?: Coordinat
   announceTls(config, log);
   log.info('router_started', { port, adminPort: admin.port });
   const close = async () => {
+    presence.stop();
     await closeServer(server);
     await closeServer(admin.server);
     if (!store) await s.close();

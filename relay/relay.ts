@@ -70,6 +70,9 @@ export class Relay {
   private announceQueued = false;
   private emptied: (() => void) | undefined;
   private announceFailing = false;
+  /** since start, for the status page (published with the heartbeat) */
+  private socketsOpened = 0;
+  private socketsClosed = 0;
   /** when the store last took our announcement (0: never) */
   private announcedAt = 0;
   readonly stats = newTrafficStats();
@@ -108,6 +111,15 @@ export class Relay {
       sockets: this.live,
       maxSockets: this.o.config.maxSockets,
       draining: this.draining,
+      heartbeatAt: Date.now(),
+      counters: {
+        socketsOpened: this.socketsOpened,
+        socketsClosed: this.socketsClosed,
+        messagesToClient: this.stats.messagesToClient,
+        bytesToClient: this.stats.bytesToClient,
+        messagesToUpstream: this.stats.messagesToUpstream,
+        bytesToUpstream: this.stats.bytesToUpstream,
+      },
     };
   }
 
@@ -213,6 +225,7 @@ export class Relay {
     );
     this.sessions.set(req.socketId, session);
     this.live++;
+    this.socketsOpened++;
     session.start();
     this.o.metrics?.upstreamConnect.observe({ outcome: 'ok' }, (Date.now() - started) / 1000);
     this.o.log.info('socket_opened', {
@@ -283,6 +296,7 @@ export class Relay {
 
   private onUpstreamClosed(s: Session, code: number, reason: string): void {
     this.live--;
+    this.socketsClosed++;
     this.o.log.info('socket_closed', { relay: this.id, socket: s.id, code, reason });
     const slotKey = s.info.slotKey;
     if (slotKey) {

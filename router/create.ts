@@ -51,6 +51,8 @@ export interface CreatorDeps {
 
 export class SocketCreator {
   private pending = 0;
+  /** since start, for the status page (published with the router's heartbeat) */
+  readonly counts = { creates: 0, refused: {} as Record<string, number> };
   private readonly store: CoordinationStore;
   private readonly log: Logger;
   private readonly verifier: Verifier | undefined;
@@ -66,15 +68,24 @@ export class SocketCreator {
     this.metrics = deps.metrics;
   }
 
+  get pendingCreates(): number {
+    return this.pending;
+  }
+
   async create(input: CreateInput): Promise<Created> {
-    if (this.pending >= this.c.maxPendingCreates) throw new PolysocketError('too_many_pending');
+    if (this.pending >= this.c.maxPendingCreates) {
+      this.counts.refused.too_many_pending = (this.counts.refused.too_many_pending ?? 0) + 1;
+      throw new PolysocketError('too_many_pending');
+    }
     this.pending++;
     try {
       const created = await this.place(input);
+      this.counts.creates++;
       this.metrics?.creates.inc({ outcome: 'ok' });
       return created;
     } catch (err) {
       const e = asPolysocketError(err);
+      this.counts.refused[e.code] = (this.counts.refused[e.code] ?? 0) + 1;
       this.metrics?.creates.inc({ outcome: e.code });
       this.log.info('create_refused', { error: e.code, ip: input.ip, from: loggable(input.from) });
       throw e;

@@ -374,8 +374,8 @@ const SETTINGS: readonly Setting[] = [
     def: '2000',
     min: 10,
     max: 60000,
-    roles: ['relay'],
-    doc: 'how often a relay refreshes its registration',
+    roles: ['all', 'router', 'relay'],
+    doc: 'how often a relay refreshes its registration (and a router its heartbeat and status samples)',
   },
   {
     env: 'RELAY_TTL_MS',
@@ -384,7 +384,7 @@ const SETTINGS: readonly Setting[] = [
     def: '6000',
     min: 30,
     max: 300000,
-    roles: ['relay'],
+    roles: ['all', 'router', 'relay'],
     doc: 'a relay whose registration is older than this is dead',
   },
   {

@@ -9,6 +9,7 @@ import {
   type OpenResult,
   type RelayInfo,
   relayInstance,
+  type RouterInfo,
   type UndeliveredHandler,
 } from './store';
 
@@ -26,6 +27,7 @@ export class MemoryStore implements CoordinationStore {
   private readonly slots = new Map<string, Map<string, string>>();
   private readonly hits = new Map<string, { count: number } & Expiring>();
   private readonly claims = new Map<string, Expiring>();
+  private readonly routers = new Map<string, RouterInfo & Expiring>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -42,7 +44,10 @@ export class MemoryStore implements CoordinationStore {
     const live: RelayInfo[] = [];
     for (const [id, r] of this.relays) {
       if (r.expiresAt <= now) this.relays.delete(id);
-      else live.push({ id: r.id, boot: r.boot, host: r.host, sockets: r.sockets, maxSockets: r.maxSockets, draining: r.draining });
+      else {
+        const { expiresAt: _expiresAt, ...info } = r;
+        live.push(info);
+      }
     }
     return live;
   }
@@ -120,6 +125,23 @@ export class MemoryStore implements CoordinationStore {
     sweep(this.claims, now);
     this.claims.set(key, { expiresAt: now + ttlMs });
     return true;
+  }
+
+  async announceRouter(info: RouterInfo, ttlMs: number): Promise<void> {
+    this.routers.set(info.id, { ...info, expiresAt: this.now() + ttlMs });
+  }
+
+  async liveRouters(): Promise<RouterInfo[]> {
+    const now = this.now();
+    const live: RouterInfo[] = [];
+    for (const [id, r] of this.routers) {
+      if (r.expiresAt <= now) this.routers.delete(id);
+      else {
+        const { expiresAt: _expiresAt, ...info } = r;
+        live.push(info);
+      }
+    }
+    return live;
   }
 
   async ping(): Promise<void> {

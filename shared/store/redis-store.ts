@@ -6,6 +6,7 @@
  *   relay:<id>         JSON RelayInfo, expiring: its presence is the relay's liveness
  *   alive:<id>/<boot>  expiring marker of one run of a relay (slots name it: a restart is a new run)
  *   slots:<key>        HASH socketId -> <relayId>/<boot>, the sockets a token holds
+ *   routers            SET of router ids ever announced; router:<id> its expiring heartbeat (status page)
  *   rate:<key>:<win>   counter of a fixed rate-limit window
  *   once:<key>         single-use marker
  * Channels:
@@ -33,6 +34,7 @@ import {
   type OpenResult,
   type RelayInfo,
   relayInstance,
+  type RouterInfo,
   type UndeliveredHandler,
 } from './store';
 
@@ -264,6 +266,27 @@ export class RedisStore implements CoordinationStore {
   async claimOnce(key: string, ttlMs: number): Promise<boolean> {
     const r = await this.run(() => this.cmd.set(`${this.p}once:${key}`, '1', 'PX', Math.max(1, ttlMs), 'NX'));
     return r === 'OK';
+  }
+
+  async announceRouter(info: RouterInfo, ttlMs: number): Promise<void> {
+    await this.run(() =>
+      this.cmd.multi().set(`${this.p}router:${info.id}`, JSON.stringify(info), 'PX', ttlMs).sadd(`${this.p}routers`, info.id).exec(),
+    );
+  }
+
+  async liveRouters(): Promise<RouterInfo[]> {
+    const ids = await this.run(() => this.cmd.smembers(`${this.p}routers`));
+    if (ids.length === 0) return [];
+    const values = await this.run(() => this.cmd.mget(ids.map((id) => `${this.p}router:${id}`)));
+    const live: RouterInfo[] = [];
+    const dead: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const v = values[i];
+      if (v === null) dead.push(ids[i]);
+      else live.push(JSON.parse(v) as RouterInfo);
+    }
+    if (dead.length) await this.run(() => this.cmd.srem(`${this.p}routers`, ...dead));
+    return live;
   }
 
   async ping(): Promise<void> {

@@ -15,6 +15,29 @@ export interface RelayInfo {
   sockets: number;
   maxSockets: number;
   draining: boolean;
+  /** when the relay wrote this (its clock, ms since the epoch) */
+  heartbeatAt?: number;
+  /** cumulative counters since the relay started, published with the heartbeat (for the status page) */
+  counters?: RelayCounters;
+}
+
+export interface RelayCounters {
+  socketsOpened: number;
+  socketsClosed: number;
+  messagesToClient: number;
+  bytesToClient: number;
+  messagesToUpstream: number;
+  bytesToUpstream: number;
+}
+
+/** A router's heartbeat: cumulative create outcomes, for the status page. No tokens, ids or addresses. */
+export interface RouterInfo {
+  id: string;
+  heartbeatAt: number;
+  creates: number;
+  /** refusals so far, by error code */
+  refused: Record<string, number>;
+  pendingCreates: number;
 }
 
 /**
@@ -91,6 +114,11 @@ export interface CoordinationStore {
   countHit(key: string, windowMs: number): Promise<number>;
   /** Atomically: true the first time `key` is claimed within `ttlMs`, false afterwards, across all routers. */
   claimOnce(key: string, ttlMs: number): Promise<boolean>;
+
+  /** Registers or refreshes a router's heartbeat and counters; it is gone `ttlMs` after the last call. */
+  announceRouter(info: RouterInfo, ttlMs: number): Promise<void>;
+  /** The routers whose heartbeat has not expired. */
+  liveRouters(): Promise<RouterInfo[]>;
 
   /** Resolves when the store answers; rejects with store_unavailable otherwise. */
   ping(): Promise<void>;

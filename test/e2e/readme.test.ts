@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT } from '../harness/processes';
+import { ROOT, spawnRole } from '../harness/processes';
 import { reachable } from '../harness/redis';
 import { until } from '../harness/until';
 
@@ -48,6 +48,7 @@ function run(line: string, server: boolean): Promise<{ code: number | null; out:
 test('the README shows the commands this test runs', () => {
   expect(lines.filter((l) => SERVER.test(l)).length).toBeGreaterThanOrEqual(5);
   expect(lines.some((l) => l.includes('polysocket token'))).toBe(true);
+  expect(lines.some((l) => l.includes('polysocket status'))).toBe(true);
   expect(exports).toEqual(['export TOKEN_SECRET=$(openssl rand -hex 32) # no default secret: routers and `token` share this one']);
 });
 
@@ -64,7 +65,9 @@ test('the README test command is what .ci/run runs', () => {
 describe.each(lines.filter((l) => !l.startsWith('export ') && !ELSEWHERE.test(l)))('%s', (line) => {
   test('runs as written', async () => {
     const server = SERVER.test(line);
-    const r = await run(line, server);
+    // `status` reads a running router's admin port: one is up on 9090 (the image's) while it runs
+    const target = /polysocket status/.test(line) ? await spawnRole('start', { ADMIN_PORT: '9090', AUTH: 'none' }) : undefined;
+    const r = await run(line, server).finally(() => target?.kill('SIGTERM'));
     if (server) {
       expect({ started: r.started, out: r.out.slice(-2000) }).toMatchObject({ started: true });
       // stopped by the signal, however it was started: its port is free again

@@ -146,6 +146,33 @@ describe.each([
     expect(await a.acquireSlot('tok', 's3', 'same/run2', 1, 0)).toBe(false);
   });
 
+  test("a relay's heartbeat carries its counters to every reader", async () => {
+    const counters = {
+      socketsOpened: 3,
+      socketsClosed: 1,
+      messagesToClient: 10,
+      bytesToClient: 100,
+      messagesToUpstream: 7,
+      bytesToUpstream: 70,
+    };
+    await a.announceRelay({ ...relay('counted'), heartbeatAt: 1234, counters }, 5000);
+    expect((await b.liveRelays()).find((r) => r.id === 'counted')).toMatchObject({ heartbeatAt: 1234, counters });
+  });
+
+  test("routers announce themselves: any reader sees every live router's counters, and an expired one goes", async () => {
+    await a.announceRouter({ id: 'rt-1', heartbeatAt: 1, creates: 5, refused: { token_invalid: 2 }, pendingCreates: 1 }, 5000);
+    await b.announceRouter({ id: 'rt-2', heartbeatAt: 2, creates: 0, refused: {}, pendingCreates: 0 }, 60);
+    expect((await a.liveRouters()).map((r) => r.id).sort()).toEqual(['rt-1', 'rt-2']);
+    expect((await b.liveRouters()).find((r) => r.id === 'rt-1')).toEqual({
+      id: 'rt-1',
+      heartbeatAt: 1,
+      creates: 5,
+      refused: { token_invalid: 2 },
+      pendingCreates: 1,
+    });
+    await until(async () => (await a.liveRouters()).length === 1, 3000, 'rt-2 expired');
+  });
+
   test('countHit counts within a window', async () => {
     expect(await a.countHit('ip:1', 60_000)).toBe(1);
     expect(await b.countHit('ip:1', 60_000)).toBe(2);
