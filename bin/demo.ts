@@ -9,9 +9,7 @@ import { DEMO_KEY_ID, mintToken } from '../router/token';
 import { WebSocketServer } from 'ws';
 import { scriptSafeJson } from '../shared/jsonp';
 import { createServer, listen } from '../shared/http-server';
-import { HOST_PATTERN } from '../shared/urls';
-
-const HOST = new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i');
+import { HOST_AND_PORT } from '../shared/urls';
 
 export function attachEchoTarget(server: http.Server, path: string): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
@@ -61,7 +59,7 @@ export function demoRoutes(o: DemoOptions): Router {
   r.get('/', (req, res) => {
     const origins = [`http://localhost:${o.port}`, `http://127.0.0.1:${o.port}`];
     const host = req.headers.host;
-    if (o.network && host && HOST.test(host)) origins.push(`http://${host.toLowerCase()}`);
+    if (o.network && host && HOST_AND_PORT.test(host)) origins.push(`http://${host.toLowerCase()}`);
     const token = mintToken(o.key, {
       targets: [o.target],
       origins,

@@ -124,6 +124,20 @@ function warnIfOpen(c: Config, log: Logger): void {
   }
 }
 
+/** drain: the relay's clients get close 1001 first; close: at once. Then the listeners and the store go. */
+function stoppers(relay: Relay, release: () => Promise<void>): Pick<Running, 'drain' | 'close'> {
+  return {
+    drain: async () => {
+      await relay.drain();
+      await release();
+    },
+    close: async () => {
+      await relay.stop();
+      await release();
+    },
+  };
+}
+
 /** Router + relay + demo in one process on one port, with the embedded store. */
 export async function startAllInOne(config: Config, log: Logger): Promise<Running> {
   const store = new MemoryStore();
@@ -177,14 +191,7 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
     store,
     relay,
     metrics,
-    drain: async () => {
-      await relay.drain();
-      await release();
-    },
-    close: async () => {
-      await relay.stop();
-      await release();
-    },
+    ...stoppers(relay, release),
   };
 }
 
@@ -248,13 +255,6 @@ export async function startRelay(config: Config, log: Logger, store?: Coordinati
     store: s,
     relay,
     metrics,
-    drain: async () => {
-      await relay.drain();
-      await release();
-    },
-    close: async () => {
-      await relay.stop();
-      await release();
-    },
+    ...stoppers(relay, release),
   };
 }

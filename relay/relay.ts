@@ -7,7 +7,7 @@ import type WebSocket from 'ws';
 import type { Config } from '../shared/config';
 import { asPolysocketError, PolysocketError } from '../shared/errors';
 import { newRequestId, SOCKET_ID } from '../shared/ids';
-import { HOST_PATTERN } from '../shared/urls';
+import { HOST_AND_PORT } from '../shared/urls';
 import { errorFields, type Logger } from '../shared/log';
 import { newTrafficStats, type Metrics, type RelaySnapshot } from '../shared/metrics';
 import type { CoordinationStore, OpenRequest, OpenResult, RelayInfo } from '../shared/store/store';
@@ -39,8 +39,6 @@ export type RelayConfig = Pick<
   | 'network'
   | 'explicitPublicHost'
 >;
-
-const HOST = new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i');
 
 function isIpHost(host: string): boolean {
   const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
@@ -237,7 +235,7 @@ export class Relay {
     });
     // Placement must see this socket before the next create is placed.
     await this.announce();
-    const host = c.network && !c.explicitPublicHost && req.host && HOST.test(req.host) ? req.host : c.publicHost;
+    const host = c.network && !c.explicitPublicHost && req.host && HOST_AND_PORT.test(req.host) ? req.host : c.publicHost;
     // An IP address has no subdomains; neither does a name without wildcard DNS (SUBDOMAINS=false).
     const fqdn = c.subdomains && !isIpHost(host) ? `${req.uniq}.${host}` : host;
     return { ok: true, fqdn, url: `${c.publicScheme}://${fqdn}`, protocol: ws.protocol };

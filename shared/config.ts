@@ -3,7 +3,7 @@
  * The table below is the single source for parsing, defaults, `--help` and the README.
  */
 import { randomBytes } from 'node:crypto';
-import { HOST_PATTERN } from './urls';
+import { HOST_AND_PORT } from './urls';
 
 type Kind = 'int' | 'string' | 'bool' | 'list' | 'enum';
 
@@ -578,7 +578,7 @@ export function loadConfig(env: Record<string, string | undefined>, role: Role =
   // a relay that speaks TLS hands out https: socket URLs unless told otherwise
   if (c.tlsCertFile && env.PUBLIC_SCHEME === undefined) c.publicScheme = 'https';
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(c.relayId)) problems.push('RELAY_ID may hold only letters, digits, _ . - (at most 64)');
-  if (c.publicHost && !new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i').test(c.publicHost))
+  if (c.publicHost && !HOST_AND_PORT.test(c.publicHost))
     problems.push(`PUBLIC_HOST=${JSON.stringify(c.publicHost)} must be host or host:port`);
   if (role !== 'all' && !c.redisUrl) problems.push(`REDIS_URL is required for the ${role} role (the all-in-one 'start' needs none)`);
   for (const u of c.redisUrl ? c.redisUrl.split(',') : []) {

@@ -6,6 +6,9 @@
 /** A DNS name (letters, digits, hyphens, dots) or a bracketed IPv6 literal; for building patterns. */
 export const HOST_PATTERN = String.raw`[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\]`;
 
+/** `host` or `host:port`: PUBLIC_HOST, and a request's Host header before it is put in a URL. */
+export const HOST_AND_PORT = new RegExp(String.raw`^(?:${HOST_PATTERN})(?::\d{1,5})?$`, 'i');
+
 const SECURE = new Set(['https', 'https:', 'wss', 'wss:']);
 
 /** '443' for https/wss, '80' for http/ws (with or without the trailing colon). */

@@ -411,6 +411,29 @@ test("the all-in-one's demo page echoes through the long-poll path", async () =>
   }
 });
 
+test('the demo page says what went wrong and stops sending once its socket failed', async () => {
+  const demo = await allInOne({ AUTH: 'token' });
+  const page = await browser.newPage();
+  try {
+    // the router refuses the create, as it would a stale token
+    await page.route('**/create?**', (route) => {
+      const cb = new URL(route.request().url()).searchParams.get('cb');
+      return route.fulfill({
+        contentType: 'application/javascript',
+        body: `/**/${cb}({"ok":false,"error":"token_expired","message":"the token has expired"});`,
+      });
+    });
+    await page.goto(`http://localhost:${demo.port}/`);
+    await page.getByText('failed: token_expired').waitFor({ timeout: 10_000 });
+    expect(await page.isDisabled('#send')).toBe(true);
+    expect(await page.evaluate(() => (document.querySelector('link[rel=icon]') as HTMLLinkElement).href)).toMatch(/favicon\.ico$/);
+    expect((await page.request.get(`http://localhost:${demo.port}/favicon.ico`)).status()).toBe(200);
+  } finally {
+    await page.close();
+    await demo.close();
+  }
+});
+
 test('a token from a page function (callback style), and every request names the client version', async () => {
   const page = await browser.newPage();
   try {

@@ -2,9 +2,12 @@
  * The `polysocket` command as operators meet it: help, token minting, and clear refusals of a
  * bad configuration (one line per problem, non-zero exit).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import net from 'node:net';
 import jwt from 'jsonwebtoken';
-import { CLI } from '../harness/processes';
+import { CLI, ROOT } from '../harness/processes';
+import { reachable } from '../harness/redis';
+import { until } from '../harness/until';
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -58,3 +61,55 @@ test('an unknown command or flag is refused', async () => {
   expect((await run(['serve'])).stderr).toContain("unknown command 'serve'");
   expect((await run(['start', '--no-such-flag', '1'])).stderr).toContain('unknown option(s)');
 });
+
+describe('one line for each mistake, no stack', () => {
+  const secret = { TOKEN_SECRET: 'cli-test-secret-0123456789abcdef0123456789abcdef' };
+  test.each([
+    [
+      ['token', '--target', 'http://example.com/'],
+      /^polysocket: target pattern "http:\/\/example.com\/" is not ws\[s\]:\/\/host\[:port\]\[\/path\]\n$/,
+    ],
+    [
+      ['token', '--target', 'wss://x.example/', '--origin', '127.0.0.1:3000'],
+      /^polysocket: origin pattern "127.0.0.1:3000" is not \*, or http\[s\]:\/\/host\[:port\]\n$/,
+    ],
+  ])('%j', async (args, line) => {
+    const r = await run(args, secret);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(line);
+  });
+
+  test('REDIS_URL with another scheme says which scheme it takes', async () => {
+    const r = await run(['relay'], { REDIS_URL: 'http://127.0.0.1:6379' });
+    expect(r.stderr).toBe('polysocket: REDIS_URL="http://127.0.0.1:6379" must be redis://host:port (or rediss:// for TLS)\n');
+  });
+
+  test('a port already in use says so and what to do', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const r = await run(['start'], { PORT: String(port) });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`polysocket: port ${port} is already in use: stop what holds it, or pick another (PORT=… or --port …)\n`);
+    } finally {
+      holder.close();
+    }
+  });
+});
+
+test('started through npx, a SIGTERM to npx alone still drains the server and frees its port', async () => {
+  const child = spawn('npx', ['polysocket', 'start'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const started = () => /"event":"all_in_one_started"[^\n]*"port":(\d+)/.exec(out);
+  await until(() => started() !== null, 30_000, 'started through npx');
+  const port = Number(started()![1]);
+  child.kill('SIGTERM'); // npx only: its `sh -c` and the server get no signal from us
+  await until(() => /"event":"shutdown"/.test(out), 15_000, 'the server noticed and drained');
+  await until(async () => !(await reachable(port)), 15_000, 'its port free again');
+}, 60_000);

@@ -68,6 +68,14 @@ export interface Opened {
   protocol: string;
 }
 
+/** 'accepted', or the error code a create (or any call rejecting with a code) failed with. */
+export function outcome(p: Promise<unknown>): Promise<string> {
+  return p.then(
+    () => 'accepted',
+    (e: { code: string }) => e.code,
+  );
+}
+
 /** /create over JSONP; throws with the error code when it fails. */
 export async function create(
   routerBase: string,

@@ -88,3 +88,15 @@ test('metrics move when traffic flows', async () => {
     await aio.close();
   }
 });
+
+test('a router with no live relay is not ready, and says why; /healthz stays about the process', async () => {
+  const svc = await split({ routers: 1, relays: 0 });
+  try {
+    const ready = await request(`${svc.routers[0].admin}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ ok: false, error: 'not_ready', reasons: ['no live relay can take sockets'] });
+    expect((await request(`${svc.routers[0].admin}/healthz`)).body).toEqual({ ok: true });
+  } finally {
+    await svc.close();
+  }
+});

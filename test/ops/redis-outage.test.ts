@@ -4,6 +4,7 @@
  * re-register by themselves and creates succeed again, with no restart.
  */
 import { split } from '../helpers/services';
+import { spawnRole } from '../harness/processes';
 import { ownRedis } from '../harness/redis';
 import { until } from '../harness/until';
 import { startUpstream } from '../helpers/upstream';
@@ -51,6 +52,24 @@ test('Redis down and back', async () => {
   } finally {
     await svc.close();
     await up.close();
+    await redis.kill();
+  }
+});
+
+test('an outage is logged once when it starts and once when it ends, not per retry or heartbeat', async () => {
+  const redis = await ownRedis();
+  const relay = await spawnRole('relay', { REDIS_URL: redis.url, STORE_PREFIX: 'outage-log:', HEARTBEAT_MS: '50', RELAY_TTL_MS: '1000' });
+  try {
+    await redis.kill();
+    await until(() => relay.logs.some((l) => l.event === 'store_unavailable'), 10_000, 'the outage noticed');
+    // an outage of some twenty heartbeats and many reconnection attempts
+    await new Promise((r) => setTimeout(r, 1000));
+    await redis.start();
+    await until(() => relay.logs.some((l) => l.event === 'store_recovered'), 15_000, 'the recovery noticed');
+    const warnings = relay.logs.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => l.event);
+    expect(warnings.sort()).toEqual(['relay_announce_failed', 'store_unavailable']);
+  } finally {
+    await relay.kill();
     await redis.kill();
   }
 });

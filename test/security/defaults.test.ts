@@ -12,7 +12,7 @@ import { createLogger } from '../../shared/log';
 import { CLI, ROOT } from '../harness/processes';
 import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
-import { collect, create, request, sendGet } from '../helpers/wire';
+import { collect, create, outcome, request, sendGet } from '../helpers/wire';
 
 const SECRET = 'defaults-test-secret-0123456789abcdef0123456789';
 let up: Upstream;
@@ -20,12 +20,6 @@ beforeAll(async () => {
   up = await startUpstream();
 });
 afterAll(() => up.close());
-
-const outcome = (p: Promise<unknown>) =>
-  p.then(
-    () => 'accepted',
-    (e: { code: string }) => e.code,
-  );
 
 /** The token the demo page hands out, read off the page as a browser would get it. */
 async function demoToken(base: string): Promise<string> {
@@ -100,6 +94,18 @@ describe('the demo token', () => {
       const origin = { Origin: `http://localhost:${svc.port}` };
       await create(svc.base, { target: `ws://localhost:${svc.port}/echo`, token }, origin);
       expect(await outcome(create(svc.base, { target: `ws://localhost:${up.port}/`, token }, origin))).toBe('target_not_allowed');
+    } finally {
+      await svc.close();
+    }
+  });
+
+  test('still reaches its echo when the operator sets ALLOW_TARGETS for something else', async () => {
+    const svc = await allInOne({ AUTH: 'token', ALLOW_TARGETS: '10.1.2.3' });
+    try {
+      const token = await demoToken(svc.base);
+      const s = await create(svc.base, { target: `ws://localhost:${svc.port}/echo`, token }, { Origin: `http://localhost:${svc.port}` });
+      await sendGet(s, { d: 'still here', n: 1 });
+      expect((await collect(s, 1)).messages[0].data).toBe('still here');
     } finally {
       await svc.close();
     }

@@ -7,7 +7,7 @@ import { WebSocketServer } from 'ws';
 import { mintToken } from '../../router/token';
 import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
-import { create } from '../helpers/wire';
+import { create, outcome } from '../helpers/wire';
 
 const SECRET = 'targets-round2-secret-0123456789abcdef0123456789';
 let up: Upstream;
@@ -15,12 +15,6 @@ beforeAll(async () => {
   up = await startUpstream();
 });
 afterAll(() => up.close());
-
-const outcome = (p: Promise<unknown>) =>
-  p.then(
-    () => 'accepted',
-    (e: { code: string }) => e.code,
-  );
 
 describe('target paths', () => {
   let svc: Awaited<ReturnType<typeof allInOne>>;

@@ -7,7 +7,7 @@ import jwt from 'jsonwebtoken';
 import { mintToken } from '../../router/token';
 import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
-import { create } from '../helpers/wire';
+import { create, outcome } from '../helpers/wire';
 
 const SECRET = 'tokens-round2-secret-0123456789abcdef0123456789';
 let up: Upstream;
@@ -16,11 +16,6 @@ beforeAll(async () => {
 });
 afterAll(() => up.close());
 
-const outcome = (p: Promise<unknown>) =>
-  p.then(
-    () => 'accepted',
-    (e: { code: string }) => e.code,
-  );
 const claims = (extra: Record<string, unknown> = {}) => ({ targets: ['ws://127.0.0.1:*'], allow_no_origin: true, ...extra });
 
 describe('lifetimes', () => {
