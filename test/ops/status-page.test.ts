@@ -63,7 +63,7 @@ const relayState = (page: Page, id: string) =>
     .textContent()
     .catch(() => 'gone');
 
-test('the page shows every relay and router, moves with load, agrees with /metrics, and shows a dead relay go stale then away', async () => {
+test('the page shows every relay and router, moves with load, matches /metrics, shows a dead relay go stale then away', async () => {
   const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
   try {
     await page.goto(`${admin(procs.router1)}/status`);
