@@ -16,6 +16,7 @@ import { announceRouter } from '../router/presence';
 import { sampleStatus, StatusHistory } from '../router/status';
 import { statusRoutes } from '../router/status-page';
 import { DEMO_KEY_ID, KeyedVerifier, TokenVerifier, type Verifier } from '../router/token';
+import { TrustedProxies } from '../shared/client-address';
 import { clientScriptRoutes } from '../shared/client-script';
 import { type Config, withListenPort } from '../shared/config';
 import { createApp, finishApp } from '../shared/http-app';
@@ -168,7 +169,7 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
     app.use(demoRoutes({ key: demoKey, target: demoTarget, port, network: c.network, audience: c.tokenAudience, issuer: c.tokenIssuer }));
   }
   app.use(clientScriptRoutes());
-  app.use(routerRoutes(creator));
+  app.use(routerRoutes(creator, new TrustedProxies(c.trustProxy)));
   finishApp(app, log);
   const relayFirst = relayHandler(relay, c);
   server.on('request', (req, res) => relayFirst(req, res) || app(req, res));
@@ -208,7 +209,7 @@ export async function startRouter(config: Config, log: Logger, store?: Coordinat
   const app = createApp(config.maxUrlBytes);
   const admin = await startAdmin(config, log, { store: s, placement: placement(s) }, metrics, app, presence.status);
   app.use(clientScriptRoutes());
-  app.use(routerRoutes(creator));
+  app.use(routerRoutes(creator, new TrustedProxies(config.trustProxy)));
   finishApp(app, log);
   const server = createServer(config);
   server.on('request', app);

@@ -8,7 +8,8 @@ import { PolysocketError } from '../shared/errors';
 export interface SendParams {
   /** data: text, or base64 for t=b */
   d: string;
-  t: 't' | 'b' | 'c';
+  /** text, binary, close, or l: the page left (§4.4) */
+  t: 't' | 'b' | 'c' | 'l';
   /** send counter; undefined for seed clients, whose sends are forwarded in arrival order */
   n?: number;
   /** more chunks follow */

@@ -193,6 +193,7 @@ export class Relay {
         target: req.target,
         protocols: req.protocols,
         origin: req.origin,
+        headers: req.upstreamHeaders,
         timeoutMs: c.upstreamConnectTimeoutMs,
         maxPayload: c.maxMessageBytes,
         socketOptions: this.o.policy.socketOptions(target),

@@ -34,6 +34,7 @@ function all(q: Fields, name: string): string[] {
 export function parseSends(q: Fields, maxItems = Number.POSITIVE_INFINITY): SendParams[] {
   const ds = all(q, 'd');
   const ts = all(q, 't');
+  if (ts.length === 1 && ts[0] === 'l') return [{ d: '', t: 'l', c: false }];
   if (ds.length <= 1 && ts.length <= 1) return [sendParams(q, ds[0], ts[0] ?? 't', intParam(q, 'n', 1, MAX_SEQ))];
   if (ds.length !== ts.length) throw new PolysocketError('bad_parameter', 'a batch gives d and t the same number of times');
   if (ds.length > maxItems) throw new PolysocketError('bad_parameter', `a batch holds at most ${maxItems} sends`);
@@ -43,6 +44,7 @@ export function parseSends(q: Fields, maxItems = Number.POSITIVE_INFINITY): Send
   const sends: SendParams[] = new Array(ds.length);
   for (let i = 0; i < ds.length; i++) {
     if (ts[i] === 'c' && i !== ds.length - 1) throw new PolysocketError('bad_parameter', 'a close may only end a batch');
+    if (ts[i] === 'l') throw new PolysocketError('bad_parameter', 'a leave (t=l) comes alone');
     sends[i] = sendParams(q, ds[i], ts[i], n + i);
   }
   return sends;

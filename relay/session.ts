@@ -202,6 +202,11 @@ export class Session {
    * its sends learns where it stands from `expected`. Returns a cancel for a held answer.
    */
   send(sends: readonly SendParams[], reply: SendReply): () => void {
+    if (sends[0].t === 'l') {
+      this.leave();
+      reply({ n: null, duplicate: false });
+      return NO_CANCEL;
+    }
     let fresh = 0;
     try {
       if (sends.length === 1) fresh = this.sendOne(sends[0]);
@@ -225,6 +230,13 @@ export class Session {
     if (this.state >= SessionState.Closed) return;
     this.queueClose(code, reason);
     this.endUpstream(code, reason);
+  }
+
+  /** §4.4 the page went away (closed its tab, navigated): the upstream gets 1001 "going away" now. */
+  private leave(): void {
+    this.queueClose(1001, 'going away');
+    this.endUpstream(1001, 'going away');
+    this.remove();
   }
 
   /** Nobody will ever use this socket (its create was never answered): close the upstream, forget it. */

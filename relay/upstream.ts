@@ -13,6 +13,8 @@ export interface UpstreamOptions {
   origin: string;
   timeoutMs: number;
   maxPayload: number;
+  /** extra handshake headers (forwarding, user agent, cookies): see OpenRequest.upstreamHeaders */
+  headers?: Record<string, string>;
   /** Extra socket options (e.g. a vetted DNS lookup); merged into the ws client options. */
   socketOptions?: UpstreamSocketOptions;
 }
@@ -28,6 +30,7 @@ export function connectUpstream(o: UpstreamOptions): Promise<WebSocket> {
         perMessageDeflate: false,
         followRedirects: false,
         origin: o.origin || undefined,
+        headers: o.headers,
         ...o.socketOptions,
       });
     } catch (err) {

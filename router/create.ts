@@ -5,6 +5,7 @@
 import type { Config } from '../shared/config';
 import { asPolysocketError, PolysocketError } from '../shared/errors';
 import { newSocketId, newUniqLabel } from '../shared/ids';
+import type { ClientFacts } from '../shared/client-address';
 import { loggable, type Logger } from '../shared/log';
 import type { Metrics } from '../shared/metrics';
 import { type CoordinationStore, type OpenRequest, relayInstance } from '../shared/store/store';
@@ -25,6 +26,11 @@ export interface CreateInput {
   ip: string;
   /** the request's Host header */
   host?: string;
+  /** address, scheme and host as forwarded upstream (see shared/client-address.ts) */
+  client?: ClientFacts;
+  userAgent?: string;
+  /** the request's Cookie header: only the cookies the token names go further */
+  cookie?: string;
 }
 
 export interface Created {
@@ -118,6 +124,7 @@ export class SocketCreator {
       from,
       slotKey: grant?.maxSockets ? grant.key : undefined,
       host: input.host,
+      upstreamHeaders: upstreamHeaders(input, grant),
     };
     for (const relay of candidates) {
       const holder = relayInstance(relay);
@@ -147,4 +154,28 @@ export class SocketCreator {
     if (!targetAllowed(grant.targets, target)) throw new PolysocketError('target_not_allowed');
     return grant;
   }
+}
+
+/** What a reverse proxy tells the server behind it, plus what the token lets through. */
+function upstreamHeaders(input: CreateInput, grant: Grant | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (input.client) {
+    headers['X-Forwarded-For'] = input.client.forwardedFor;
+    headers['X-Forwarded-Proto'] = input.client.proto;
+    if (input.client.host) headers['X-Forwarded-Host'] = input.client.host;
+  }
+  if (input.userAgent && /^[\x20-\x7e]{1,512}$/.test(input.userAgent)) headers['User-Agent'] = input.userAgent;
+  const cookie = namedCookies(input.cookie, grant?.cookies ?? []);
+  if (cookie) headers.Cookie = cookie;
+  return { ...headers, ...grant?.upstreamHeaders };
+}
+
+/** Only the cookies the token names, as `a=1; b=2` (none by default). */
+function namedCookies(header: string | undefined, names: readonly string[]): string {
+  if (!header || names.length === 0) return '';
+  return header
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => names.includes(c.slice(0, c.indexOf('='))))
+    .join('; ');
 }

@@ -6,12 +6,14 @@ import { PolysocketError } from '../shared/errors';
 import { param } from '../shared/params';
 import { requestOrigin } from '../shared/origin';
 import { callbackOf, sendOk } from '../shared/respond';
+import type { TrustedProxies } from '../shared/client-address';
 import type { SocketCreator } from './create';
 
-export function routerRoutes(creator: SocketCreator): Router {
+export function routerRoutes(creator: SocketCreator, proxies: TrustedProxies): Router {
   const r = express.Router();
   r.get('/create', (req, res, next) => {
     const cb = callbackOf(req.query);
+    const client = proxies.facts(req);
     creator
       .create({
         target: param(req.query, 'target'),
@@ -19,8 +21,11 @@ export function routerRoutes(creator: SocketCreator): Router {
         from: param(req.query, 'from'),
         token: param(req.query, 'token'),
         origin: requestOrigin(req),
-        ip: req.socket.remoteAddress ?? '',
+        ip: client.ip,
         host: req.headers.host,
+        client,
+        userAgent: req.headers['user-agent'],
+        cookie: req.headers.cookie,
       })
       .then((created) => sendOk(res, cb, created), next);
   });

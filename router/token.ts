@@ -25,11 +25,24 @@ export interface Grant {
   once?: { jti: string; ttlMs: number };
   /** ms until the token expires (0 = never) */
   ttlMs: number;
+  /** names of the page's cookies (sent to /create) that go on to the upstream handshake */
+  cookies: string[];
+  /** headers the operator's backend signed in for the upstream handshake (e.g. Authorization) */
+  upstreamHeaders: Record<string, string>;
 }
 
 const HMAC = new Set(['HS256', 'HS384', 'HS512']);
 const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']);
 export const MAX_TOKEN_LENGTH = 4096;
+/** An RFC 7230 token: cookie and header names. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+/** What the handshake itself, the forwarding and the cookie rule decide: never a token's to set. */
+const RESERVED_HEADERS = new RegExp(
+  `^(${['host', 'connection', 'upgrade', 'origin', 'cookie', 'content-length', 'transfer-encoding', 'te', 'trailer', 'keep-alive']
+    .concat(['proxy-.*', 'sec-.*', 'x-forwarded-.*', 'forwarded'])
+    .join('|')})$`,
+  'i',
+);
 
 /** Anything that turns a token into a Grant (or refuses it with a coded error). */
 export interface Verifier {
@@ -158,6 +171,22 @@ function grantOf(p: JwtPayload, token: string, now: number, c: Pick<Config, 'tok
     throw bad((err as Error).message);
   }
   const ttlMs = typeof p.exp === 'number' ? Math.max(1, p.exp * 1000 - now) : 0;
+  const cookies = p.cookies ?? [];
+  if (!Array.isArray(cookies) || cookies.length > 32 || cookies.some((n) => typeof n !== 'string' || !COOKIE_NAME.test(n))) {
+    throw bad('cookies must be a list of cookie names');
+  }
+  const upstreamHeaders = p.upstream_headers ?? {};
+  if (typeof upstreamHeaders !== 'object' || Array.isArray(upstreamHeaders) || upstreamHeaders === null) {
+    throw bad('upstream_headers must be an object of header names to values');
+  }
+  const entries = Object.entries(upstreamHeaders as Record<string, unknown>);
+  if (entries.length > 16) throw bad('upstream_headers holds at most 16 headers');
+  for (const [name, value] of entries) {
+    if (!COOKIE_NAME.test(name) || RESERVED_HEADERS.test(name))
+      throw bad(`upstream_headers: ${JSON.stringify(name.slice(0, 40))} may not be set`);
+    if (typeof value !== 'string' || !/^[\x20-\x7e]{0,4096}$/.test(value))
+      throw bad(`upstream_headers: the value of ${name} must be printable ASCII`);
+  }
   // Limits and `once` are keyed on what is signed (header and payload), never on the token's text.
   const signed = token.slice(0, token.lastIndexOf('.'));
   return {
@@ -168,6 +197,8 @@ function grantOf(p: JwtPayload, token: string, now: number, c: Pick<Config, 'tok
     key: createHash('sha256').update(signed).digest('base64url').slice(0, 22),
     // Remembered as long as the token could still verify: exp plus the clock tolerance.
     once: p.once ? { jti: p.jti as string, ttlMs: ttlMs + c.tokenClockToleranceS * 1000 } : undefined,
+    cookies: cookies as string[],
+    upstreamHeaders: Object.fromEntries(entries) as Record<string, string>,
     ttlMs,
   };
 }
@@ -185,6 +216,10 @@ export interface MintOptions {
   subject?: string;
   /** `kid` in the header: which key verifies it */
   keyId?: string;
+  /** page cookies (by name) that go on to the upstream handshake */
+  cookies?: string[];
+  /** headers for the upstream handshake (e.g. an Authorization of the backend's own) */
+  upstreamHeaders?: Record<string, string>;
 }
 
 /** Signs a token with an HMAC secret (`polysocket token`, the all-in-one demo, tests). */
@@ -195,6 +230,8 @@ export function mintToken(secret: string, o: MintOptions, algorithm: Algorithm =
   if (o.origins?.length) payload.origins = o.origins;
   if (o.allowNoOrigin) payload.allow_no_origin = true;
   if (o.maxSockets !== undefined) payload.max_sockets = o.maxSockets;
+  if (o.cookies?.length) payload.cookies = o.cookies;
+  if (o.upstreamHeaders) payload.upstream_headers = o.upstreamHeaders;
   if (o.once) {
     payload.once = true;
     payload.jti = randomBytes(12).toString('base64url');

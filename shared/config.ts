@@ -51,6 +51,7 @@ export interface Config {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   maxConnectionsPerIp: number;
+  trustProxy: readonly string[];
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tlsProfile: 'modern' | 'legacy';
@@ -215,6 +216,14 @@ const SETTINGS: readonly Setting[] = [
     max: 10000000,
     roles: ['all', 'router'],
     doc: 'rate limit of /create per token',
+  },
+  {
+    env: 'TRUST_PROXY',
+    key: 'trustProxy',
+    kind: 'list',
+    def: '',
+    roles: ['all', 'router'],
+    doc: 'IPs or CIDRs of proxies in front whose X-Forwarded-For/-Proto/-Host are believed (rate limits, logs, and what goes upstream)',
   },
   {
     env: 'TLS_CERT_FILE',

@@ -382,6 +382,43 @@
   }
 
   var proto = PolySocket.prototype;
+
+  /* Leaving the page: open sockets are closed at once (the relay closes the upstream with 1001
+     "going away", as a browser does), by a request that needs no answer. */
+  var live = [];
+  function leave(base, sid) {
+    var url = base + '/s/' + sid;
+    var nav = window.navigator;
+    if (nav && nav.sendBeacon && nav.sendBeacon(url, 't=l&from=' + encodeURIComponent(FROM))) return;
+    var img = new window.Image();
+    img.src = url + '?t=l&from=' + encodeURIComponent(FROM);
+  }
+  function onPageLeave() {
+    var gone = live.slice(0);
+    for (var i = 0; i < gone.length; i++) {
+      var ws = gone[i];
+      leave(ws._base, ws._sid);
+      ws._finish();
+      ws._left = true;
+    }
+  }
+  function onPageShow(e) {
+    // back from the back/forward cache: what closed on leaving stays closed, and says so
+    if (!e || !e.persisted) return;
+    for (var i = 0; i < leftBehind.length; i++) fire(leftBehind[i], 'close', { code: 1006, reason: '', wasClean: false });
+    leftBehind = [];
+  }
+  var leftBehind = [];
+  if (window.addEventListener) {
+    window.addEventListener('pagehide', function () {
+      leftBehind = live.slice(0);
+      onPageLeave();
+    }, false);
+    window.addEventListener('pageshow', onPageShow, false);
+    window.addEventListener('unload', onPageLeave, false);
+  } else if (window.attachEvent) {
+    window.attachEvent('onunload', onPageLeave);
+  }
   PolySocket.CONNECTING = proto.CONNECTING = CONNECTING;
   PolySocket.OPEN = proto.OPEN = OPEN;
   PolySocket.CLOSING = proto.CLOSING = CLOSING;
@@ -416,12 +453,15 @@
   };
 
   proto.send = function (data) {
+    if (arguments.length === 0) {
+      throw new TypeError("Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present.");
+    }
     if (this.readyState === CONNECTING) {
       throw domError('InvalidStateError', "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.");
     }
     var item;
     if (typeof data === 'string') {
-      item = textItem(data);
+      item = textItem(usv(data));
     } else if (hasTyped && data instanceof window.ArrayBuffer) {
       item = binaryItem(new window.Uint8Array(data));
     } else if (hasTyped && data && data.buffer instanceof window.ArrayBuffer && typeof data.byteLength === 'number') {
@@ -440,6 +480,30 @@
   };
 
   // `whole`: the bytes bufferedAmount gets back once the relay took the (last chunk of the) message.
+  /** WebIDL [Clamp] unsigned short: round half to even, clamp to 0..65535 (NaN is 0). */
+  function clampUint16(x) {
+    x = Number(x);
+    if (x !== x) return 0;
+    if (x <= 0) return 0;
+    if (x >= 65535) return 65535;
+    var f = Math.floor(x);
+    var diff = x - f;
+    return diff > 0.5 || (diff === 0.5 && f % 2 === 1) ? f + 1 : f;
+  }
+
+  /** A USVString: lone surrogates become U+FFFD, as the WebSocket API converts its strings. */
+  function usv(s) {
+    if (!/[\uD800-\uDFFF]/.test(s)) return s;
+    var out = [];
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
+        out.push(s.charAt(i), s.charAt(++i));
+      } else out.push(c >= 0xd800 && c <= 0xdfff ? '\uFFFD' : s.charAt(i));
+    }
+    return out.join('');
+  }
+
   function textItem(s) {
     var bytes = utf8Length(s);
     return { t: 't', d: s, bytes: bytes, whole: bytes };
@@ -464,18 +528,24 @@
   };
 
   proto.close = function (code, reason) {
+    if (code !== undefined) code = clampUint16(code);
     if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) {
       throw domError('InvalidAccessError', "Failed to execute 'close' on 'WebSocket': " +
         'The close code must be either 1000, or between 3000 and 4999. ' + code + ' is neither.');
     }
-    reason = reason === undefined ? '' : String(reason);
+    reason = reason === undefined ? '' : usv(String(reason));
     if (utf8Length(reason) > 123) {
       throw domError('SyntaxError', "Failed to execute 'close' on 'WebSocket': The message must not be greater than 123 bytes.");
     }
     if (this.readyState === CLOSING || this.readyState === CLOSED) return;
     if (this.readyState === CONNECTING) {
-      // Fails the connection (1006) once /create has answered; the relay is told to let go.
+      // Fails the connection at once, as a native socket does (error, then close 1006); if /create
+      // answers later, the relay is told to let go of what it opened.
+      var self = this;
       this.readyState = CLOSING;
+      later(function () {
+        self._gone(1006, '', 'closed_before_open');
+      }, 0);
       return;
     }
     this.readyState = CLOSING;
@@ -504,7 +574,11 @@
       token: token || undefined
     });
     jsonp(url, cfg.createTimeout, function (err, r) {
-      if (self.readyState === CLOSED) return;
+      if (self.readyState === CLOSED) {
+        // closed while connecting (or the page left): the relay holds a socket nobody will use
+        if (r && r.ok) leave(r.url, r.socket);
+        return;
+      }
       if (err || !r || !r.ok) {
         return self._gone(1006, '', r && r.error ? r.error : 'create_failed');
       }
@@ -518,6 +592,7 @@
         return self._gone(1006, '', 'closed_before_open');
       }
       self.readyState = OPEN;
+      live.push(self);
       fire(self, 'open', {});
       // A script pending before onload holds the page's load event (and the busy spinner) for a
       // whole poll: the first long-poll waits for load.
@@ -552,7 +627,11 @@
         }
         if (m.type === 'text') fire(self, 'message', { data: m.data, origin: self._origin(), lastEventId: '' });
         else if (m.type === 'binary') fire(self, 'message', { data: self._binary(m.data), origin: self._origin(), lastEventId: '' });
-        else if (m.type === 'close') return self._closed(m.code, m.reason);
+        else if (m.type === 'close') {
+          // the relay keeps a closed socket until its close is acked: ack it now, expecting nothing back
+          jsonp(self._base + '/j/' + self._sid + '?' + query({ ttl: 0, ack: m.seq, from: FROM }), 15000, noop);
+          return self._closed(m.code, m.reason);
+        }
         if (self.readyState === CLOSED) return;
       }
       self._poll(0);
@@ -709,6 +788,7 @@
 
   proto._finish = function () {
     this.readyState = CLOSED;
+    for (var i = 0; i < live.length; i++) if (live[i] === this) live.splice(i--, 1);
     for (var k in this._timers) if (this._timers[k]) clearT(this._timers[k]);
     this._timers = {};
   };

@@ -62,6 +62,12 @@ export interface OpenRequest {
   slotKey?: string;
   /** the Host the client asked /create at: the socket's URL is built from it when the relay has no PUBLIC_HOST of its own (NETWORK) */
   host?: string;
+  /**
+   * Headers for the upstream handshake, as a reverse proxy sends them: X-Forwarded-For/-Proto/-Host,
+   * the page's User-Agent, the Cookie values the token names, the token's upstream_headers. Carried
+   * in the open request only (never stored, never logged).
+   */
+  upstreamHeaders?: Record<string, string>;
 }
 
 export type OpenResult = { ok: true; fqdn: string; url: string; protocol: string } | { ok: false; error: ErrorCode; message: string };

@@ -6,3 +6,13 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/**
+ * Rate limits count in fixed windows (a minute): a test that makes a few creates and expects the
+ * limit to bite must not straddle a window's edge. Returns at once, or after the next edge when
+ * fewer than `marginMs` are left in the current window.
+ */
+export async function clearOfWindowEdge(windowMs = 60_000, marginMs = 10_000): Promise<void> {
+  const left = windowMs - (Date.now() % windowMs);
+  if (left < marginMs) await new Promise((r) => setTimeout(r, left + 50));
+}

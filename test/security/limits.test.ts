@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { mintToken } from '../../router/token';
 import { allInOne, split } from '../helpers/services';
-import { until } from '../harness/until';
+import { clearOfWindowEdge, until } from '../harness/until';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { create, sendGet } from '../helpers/wire';
 
@@ -45,6 +45,7 @@ test('max_sockets holds across two routers, and a closed socket gives its slot b
 });
 
 test('creates per minute per IP are limited', async () => {
+  await clearOfWindowEdge();
   const svc = await allInOne({ AUTH: 'token', TOKEN_SECRET: SECRET, CREATES_PER_MINUTE_PER_IP: '3' });
   try {
     const results = [];
@@ -56,6 +57,7 @@ test('creates per minute per IP are limited', async () => {
 });
 
 test('creates per minute per token are limited', async () => {
+  await clearOfWindowEdge();
   const svc = await allInOne({ AUTH: 'token', TOKEN_SECRET: SECRET, CREATES_PER_MINUTE_PER_TOKEN: '2' });
   try {
     const t = token();

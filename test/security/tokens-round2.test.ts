@@ -5,6 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { mintToken } from '../../router/token';
+import { clearOfWindowEdge } from '../harness/until';
 import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { create, outcome } from '../helpers/wire';
@@ -114,6 +115,7 @@ describe('one spelling per signed token', () => {
 });
 
 test('every /create attempt counts towards the per-address limit, refused ones too', async () => {
+  await clearOfWindowEdge();
   const svc = await allInOne({ AUTH: 'token', TOKEN_SECRET: SECRET, CREATES_PER_MINUTE_PER_IP: '3' });
   try {
     const good = mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], allowNoOrigin: true });
@@ -122,4 +124,33 @@ test('every /create attempt counts towards the per-address limit, refused ones t
   } finally {
     await svc.close();
   }
+});
+
+describe('upstream_headers', () => {
+  test("a backend's own credential in the token reaches the upstream handshake, never the page", async () => {
+    const { WebSocketServer } = await import('ws');
+    const seen: (string | undefined)[] = [];
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    wss.on('connection', (ws, req) => {
+      seen.push(req.headers.authorization);
+      ws.on('error', () => undefined);
+    });
+    await new Promise((r) => wss.once('listening', r));
+    const url = `ws://127.0.0.1:${(wss.address() as import('node:net').AddressInfo).port}/`;
+    const svc = await allInOne({ AUTH: 'token', TOKEN_SECRET: SECRET });
+    try {
+      const withHeader = jwt.sign(claims({ upstream_headers: { Authorization: 'Bearer backend-123' } }), SECRET, { expiresIn: 60 });
+      const opened = await create(svc.base, { target: url, token: withHeader });
+      expect(JSON.stringify(opened)).not.toContain('backend-123');
+      expect(seen).toEqual(['Bearer backend-123']);
+      for (const name of ['Host', 'Cookie', 'Sec-WebSocket-Key', 'X-Forwarded-For', 'Origin']) {
+        const bad = jwt.sign(claims({ upstream_headers: { [name]: 'x' } }), SECRET, { expiresIn: 60 });
+        expect(await outcome(create(svc.base, { target: url, token: bad }))).toBe('token_claims');
+      }
+    } finally {
+      await svc.close();
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    }
+  });
 });
