@@ -2,7 +2,8 @@
  * The ES3 gate: parses with acorn at ecmaVersion 3 with reserved words refused even as property
  * names (IE 8's parser), then looks for what acorn lets through in that mode: trailing commas
  * (IE miscounts arrays, older IE refuses objects) and ES5 library calls
- * (JSON is allowed only as window.JSON, which the client feature-tests first).
+ * (JSON and Object.defineProperty/create are allowed only as window.JSON and window.Object.x,
+ * which the client feature-tests first).
  */
 'use strict';
 const acorn = require('acorn');
@@ -14,7 +15,8 @@ const ES5_CALLS = [
   /\.reduce\(/,
   /\.some\(/,
   /\.every\(/,
-  /Object\.(keys|create|defineProperty|freeze)\(/,
+  // only as window.Object.x, behind a feature test (like window.JSON)
+  /(^|[^.\w$])Object\.(keys|create|defineProperty|freeze)\(/,
   /Array\.isArray\(/,
   /\.bind\(/,
   /\.trim\(\)/,

@@ -299,13 +299,105 @@
     req.send(body);
   }
 
+  /* ---------- what this browser has ---------- */
+
+  // ES5 accessors on plain objects (IE 9 and up): read-only attributes, checked setters.
+  var ACCESSORS = (function () {
+    try {
+      var o = {};
+      window.Object.defineProperty(o, 'x', {
+        get: function () {
+          return 1;
+        }
+      });
+      return o.x === 1;
+    } catch (e) {
+      return false;
+    }
+  })();
+  // A constructible EventTarget and event constructors: the socket is a real EventTarget.
+  var NATIVE_ET = (function () {
+    try {
+      return ACCESSORS && !!window.Reflect.construct(window.EventTarget, []) && !!new window.CloseEvent('close') && !!new window.MessageEvent('m');
+    } catch (e) {
+      return false;
+    }
+  })();
+  var HAS_URL = (function () {
+    try {
+      return new window.URL('ws://a/b').href === 'ws://a/b';
+    } catch (e) {
+      return false;
+    }
+  })();
+
+  /** Sets a WebSocket attribute: behind its accessor where there are accessors, plainly elsewhere. */
+  function set(ws, name, value) {
+    ws['_' + name] = value;
+    if (!ACCESSORS) ws[name] = value;
+  }
+
+  /**
+   * The WebSocket constructor's URL steps: parse (relative to the page), turn http(s) into ws(s),
+   * serialise. With the browser's URL where it has one; elsewhere (old IE) a small parser that
+   * resolves through an <a> element and serialises the common cases the same way.
+   */
+  function parseUrl(input) {
+    if (HAS_URL) {
+      var u;
+      try {
+        u = new window.URL(input, document.baseURI || window.location.href);
+      } catch (e) {
+        return null;
+      }
+      if (u.protocol === 'http:') u.protocol = 'ws:';
+      else if (u.protocol === 'https:') u.protocol = 'wss:';
+      var hash = u.href.indexOf('#');
+      return { href: u.href, scheme: u.protocol, port: u.port, fragment: hash >= 0 ? u.href.slice(hash) : '' };
+    }
+    var a = document.createElement('a');
+    a.href = input;
+    var m = /^([a-zA-Z][a-zA-Z0-9+.\-]*):\/\/([^\/?#]*)([^#]*)(#.*)?$/.exec(a.href || input);
+    if (!m) return null;
+    var scheme = m[1].toLowerCase() + ':';
+    if (scheme === 'http:') scheme = 'ws:';
+    else if (scheme === 'https:') scheme = 'wss:';
+    var hp = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]]*)(?::(\d*))?$/.exec(m[2]);
+    if (!hp || !hp[1] || /[\s<>\\^`{|}%]/.test(hp[1])) return null;
+    var port = hp[2] || '';
+    if (port !== '' && Number(port) > 65535) return null;
+    if ((scheme === 'ws:' && Number(port) === 80) || (scheme === 'wss:' && Number(port) === 443)) port = '';
+    else if (port !== '') port = String(Number(port));
+    var rest = m[3] || '/';
+    if (rest.charAt(0) !== '/') rest = '/' + rest;
+    rest = usv(rest).replace(/[^\x21-\x7e]/g, function (c) {
+      return encodeURIComponent(c);
+    });
+    var href = scheme + '//' + hp[1].toLowerCase() + (port ? ':' + port : '') + rest + (m[4] || '');
+    return { href: href, scheme: scheme, port: port, fragment: m[4] || '' };
+  }
+
   /* ---------- events ---------- */
 
   function fire(ws, type, ev) {
+    if (NATIVE_ET) {
+      var e;
+      if (type === 'message') e = new window.MessageEvent('message', { data: ev.data, origin: ev.origin, lastEventId: '' });
+      else if (type === 'close') e = new window.CloseEvent('close', { code: ev.code, reason: ev.reason, wasClean: ev.wasClean });
+      else {
+        e = new window.Event(type);
+        if (ev.message !== undefined) {
+          e.message = ev.message;
+          e.code = ev.code;
+        }
+      }
+      ws.dispatchEvent(e);
+      return;
+    }
     ev.type = type;
     ev.target = ev.currentTarget = ev.srcElement = ws;
     ev.timeStamp = new Date().getTime();
-    var handler = ws['on' + type];
+    var handler = ACCESSORS ? ws['_on' + type] : ws['on' + type];
     if (typeof handler === 'function') safeCall(handler, ws, ev);
     var list = ws._l[type];
     if (!list) return;
@@ -334,14 +426,23 @@
 
   function PolySocket(url, protocols, options) {
     if (!(this instanceof PolySocket)) throw new TypeError("Failed to construct 'WebSocket': Please use the 'new' operator");
+    if (arguments.length === 0) {
+      throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present.");
+    }
     options = options || {};
     var force = options.force || cfg.force;
     if (!force && Native && Native !== PolySocket) {
       return protocols === undefined ? new Native(url) : new Native(url, protocols);
     }
-    url = String(url);
-    if (!/^wss?:\/\/[^\/]/i.test(url) || url.indexOf('#') >= 0) {
-      throw domError('SyntaxError', "Failed to construct 'WebSocket': The URL '" + url + "' is invalid.");
+    var parsed = parseUrl(String(url));
+    if (!parsed) throw domError('SyntaxError', "Failed to construct 'WebSocket': The URL '" + url + "' is invalid.");
+    if (parsed.scheme !== 'ws:' && parsed.scheme !== 'wss:') {
+      throw domError('SyntaxError', "Failed to construct 'WebSocket': The URL's scheme must be either 'http', 'https', 'ws', or 'wss'. '" +
+        parsed.scheme + "' is not allowed.");
+    }
+    if (parsed.fragment) {
+      throw domError('SyntaxError', "Failed to construct 'WebSocket': The URL contains a fragment identifier ('" + parsed.fragment +
+        "'). Fragment identifiers are not allowed in WebSocket URLs.");
     }
     var list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols;
     var seen = {};
@@ -351,36 +452,41 @@
       }
       seen['$' + list[i]] = true;
     }
-    this.url = url;
-    this.readyState = CONNECTING;
-    this.protocol = '';
-    this.extensions = '';
-    this.bufferedAmount = 0;
-    this.binaryType = hasBlob ? 'blob' : 'arraybuffer';
-    this.transport = 'polling';
+    // Where the browser has EventTarget, the socket is one (real events, real listeners).
+    var self = NATIVE_ET ? window.Reflect.construct(window.EventTarget, [], PolySocket) : this;
+    set(self, 'url', parsed.href);
+    set(self, 'readyState', CONNECTING);
+    set(self, 'protocol', '');
+    set(self, 'extensions', '');
+    set(self, 'bufferedAmount', 0);
+    set(self, 'binaryType', hasBlob ? 'blob' : 'arraybuffer');
+    self.transport = 'polling';
     /** why the socket failed (a /create, poll or send error code, or connection_lost); null while it has not */
-    this.errorCode = null;
-    this.onopen = this.onmessage = this.onerror = this.onclose = null;
-    this._l = {};
-    this._protocols = list;
-    this._queue = [];
-    this._n = 0;
-    this._ack = 0;
-    this._base = '';
-    this._sid = '';
-    this._sending = false;
-    this._polling = false;
-    this._timers = {};
-    var self = this;
+    self.errorCode = null;
+    if (!ACCESSORS) self.onopen = self.onmessage = self.onerror = self.onclose = null;
+    self._l = {};
+    self._protocols = list;
+    self._queue = [];
+    self._n = 0;
+    self._ack = 0;
+    self._base = '';
+    self._sid = '';
+    self._sending = false;
+    self._polling = false;
+    self._timers = {};
     // A bad port fails as a native socket does (error, then close 1006), without asking anyone.
-    var port = /^wss?:\/\/(?:\[[^\]]*\]|[^\/?#:]*)(?::(\d+))?/i.exec(url);
-    var bad = port && port[1] && BAD_PORTS.indexOf(',' + Number(port[1]) + ',') >= 0;
+    var bad = parsed.port !== '' && BAD_PORTS.indexOf(',' + Number(parsed.port) + ',') >= 0;
     later(function () {
       if (bad) self._gone(1006, '', 'target_forbidden_port');
       else self._create();
     }, 0);
+    return self;
   }
 
+  if (NATIVE_ET) {
+    PolySocket.prototype = window.Object.create(window.EventTarget.prototype);
+    PolySocket.prototype.constructor = PolySocket;
+  }
   var proto = PolySocket.prototype;
 
   /* Leaving the page: open sockets are closed at once (the relay closes the upstream with 1001
@@ -419,10 +525,70 @@
   } else if (window.attachEvent) {
     window.attachEvent('onunload', onPageLeave);
   }
-  PolySocket.CONNECTING = proto.CONNECTING = CONNECTING;
-  PolySocket.OPEN = proto.OPEN = OPEN;
-  PolySocket.CLOSING = proto.CLOSING = CLOSING;
-  PolySocket.CLOSED = proto.CLOSED = CLOSED;
+  var STATES = { CONNECTING: CONNECTING, OPEN: OPEN, CLOSING: CLOSING, CLOSED: CLOSED };
+  for (var name in STATES) {
+    if (ACCESSORS) {
+      window.Object.defineProperty(PolySocket, name, { value: STATES[name], enumerable: true });
+      window.Object.defineProperty(proto, name, { value: STATES[name], enumerable: true });
+    } else PolySocket[name] = proto[name] = STATES[name];
+  }
+
+  /* Read-only attributes, a checked binaryType and event handler attributes, where ES5 allows. */
+  function getter(name) {
+    return {
+      get: function () {
+        return this['_' + name];
+      },
+      enumerable: true,
+      configurable: true
+    };
+  }
+  function handlerAttribute(type) {
+    var key = '_on' + type;
+    var wrapper = '_w' + type;
+    return {
+      get: function () {
+        return this[key] || null;
+      },
+      set: function (fn) {
+        fn = typeof fn === 'function' ? fn : null;
+        // An event handler keeps its place among the listeners while set; null takes it out.
+        if (NATIVE_ET && fn && !this[wrapper]) {
+          var self = this;
+          this[wrapper] = function (e) {
+            var h = self[key];
+            return h ? h.call(self, e) : undefined;
+          };
+          this.addEventListener(type, this[wrapper]);
+        } else if (NATIVE_ET && !fn && this[wrapper]) {
+          this.removeEventListener(type, this[wrapper]);
+          this[wrapper] = null;
+        }
+        this[key] = fn;
+      },
+      enumerable: true,
+      configurable: true
+    };
+  }
+  if (ACCESSORS) {
+    var READONLY = ['url', 'readyState', 'protocol', 'extensions', 'bufferedAmount'];
+    for (var r = 0; r < READONLY.length; r++) window.Object.defineProperty(proto, READONLY[r], getter(READONLY[r]));
+    window.Object.defineProperty(proto, 'binaryType', {
+      get: function () {
+        return this._binaryType;
+      },
+      set: function (v) {
+        if (v === 'blob' || v === 'arraybuffer') this._binaryType = v;
+      },
+      enumerable: true,
+      configurable: true
+    });
+    var EVENTS = ['open', 'message', 'error', 'close'];
+    for (var h = 0; h < EVENTS.length; h++) window.Object.defineProperty(proto, 'on' + EVENTS[h], handlerAttribute(EVENTS[h]));
+  }
+  if (NATIVE_ET && window.Symbol && window.Symbol.toStringTag) {
+    window.Object.defineProperty(proto, window.Symbol.toStringTag, { value: 'WebSocket', configurable: true });
+  }
   PolySocket.version = VERSION;
   PolySocket.Native = Native;
   PolySocket._j = callbacks;
@@ -430,33 +596,35 @@
     merge(cfg, options || {});
   };
 
-  proto.addEventListener = function (type, fn) {
-    var list = this._l[type] || (this._l[type] = []);
-    for (var i = 0; i < list.length; i++) if (list[i] === fn) return;
-    list.push(fn);
-  };
+  if (!NATIVE_ET) {
+    proto.addEventListener = function (type, fn) {
+      var list = this._l[type] || (this._l[type] = []);
+      for (var i = 0; i < list.length; i++) if (list[i] === fn) return;
+      list.push(fn);
+    };
 
-  proto.removeEventListener = function (type, fn) {
-    var list = this._l[type];
-    if (!list) return;
-    for (var i = 0; i < list.length; i++) {
-      if (list[i] === fn) {
-        list.splice(i, 1);
-        return;
+    proto.removeEventListener = function (type, fn) {
+      var list = this._l[type];
+      if (!list) return;
+      for (var i = 0; i < list.length; i++) {
+        if (list[i] === fn) {
+          list.splice(i, 1);
+          return;
+        }
       }
-    }
-  };
+    };
 
-  proto.dispatchEvent = function (ev) {
-    fire(this, ev.type, ev);
-    return true;
-  };
+    proto.dispatchEvent = function (ev) {
+      fire(this, ev.type, ev);
+      return true;
+    };
+  }
 
   proto.send = function (data) {
     if (arguments.length === 0) {
       throw new TypeError("Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present.");
     }
-    if (this.readyState === CONNECTING) {
+    if (this._readyState === CONNECTING) {
       throw domError('InvalidStateError', "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.");
     }
     var item;
@@ -473,8 +641,8 @@
       item = textItem(String(data));
     }
     // As the standard says: after close, sends only grow bufferedAmount.
-    this.bufferedAmount += item.bytes;
-    if (this.readyState !== OPEN) return;
+    set(this, 'bufferedAmount', this._bufferedAmount + item.bytes);
+    if (this._readyState !== OPEN) return;
     this._queue.push(item);
     this._flush();
   };
@@ -537,18 +705,18 @@
     if (utf8Length(reason) > 123) {
       throw domError('SyntaxError', "Failed to execute 'close' on 'WebSocket': The message must not be greater than 123 bytes.");
     }
-    if (this.readyState === CLOSING || this.readyState === CLOSED) return;
-    if (this.readyState === CONNECTING) {
+    if (this._readyState === CLOSING || this._readyState === CLOSED) return;
+    if (this._readyState === CONNECTING) {
       // Fails the connection at once, as a native socket does (error, then close 1006); if /create
       // answers later, the relay is told to let go of what it opened.
       var self = this;
-      this.readyState = CLOSING;
+      set(this, 'readyState', CLOSING);
       later(function () {
         self._gone(1006, '', 'closed_before_open');
       }, 0);
       return;
     }
-    this.readyState = CLOSING;
+    set(this, 'readyState', CLOSING);
     this._queue.push({ t: 'c', d: '', code: code, reason: code === undefined ? undefined : reason, bytes: 0, whole: 0 });
     this._flush();
   };
@@ -569,12 +737,12 @@
     var self = this;
     var url = cfg.router.replace(/\/+$/, '') + '/create?' + query({
       from: FROM,
-      target: self.url,
+      target: self._url,
       protocols: self._protocols.length ? self._protocols.join(',') : undefined,
       token: token || undefined
     });
     jsonp(url, cfg.createTimeout, function (err, r) {
-      if (self.readyState === CLOSED) {
+      if (self._readyState === CLOSED) {
         // closed while connecting (or the page left): the relay holds a socket nobody will use
         if (r && r.ok) leave(r.url, r.socket);
         return;
@@ -584,14 +752,14 @@
       }
       self._base = r.url;
       self._sid = r.socket;
-      self.protocol = r.protocol || '';
+      set(self, 'protocol', r.protocol || '');
       self._post = canPost(self._base);
-      if (self.readyState === CLOSING) {
+      if (self._readyState === CLOSING) {
         // close() was called while connecting: release the relay's socket, fail this one.
         self._request([{ t: 'c', d: '', n: 1 }], noop);
         return self._gone(1006, '', 'closed_before_open');
       }
-      self.readyState = OPEN;
+      set(self, 'readyState', OPEN);
       live.push(self);
       fire(self, 'open', {});
       // A script pending before onload holds the page's load event (and the busy spinner) for a
@@ -607,12 +775,12 @@
 
   proto._poll = function (failures) {
     var self = this;
-    if (self.readyState === CLOSED || self._polling) return;
+    if (self._readyState === CLOSED || self._polling) return;
     self._polling = true;
     var url = self._base + '/j/' + self._sid + '?' + query({ ttl: cfg.ttl, ack: self._ack, from: FROM });
     jsonp(url, cfg.ttl + 15000, function (err, r) {
       self._polling = false;
-      if (self.readyState === CLOSED) return;
+      if (self._readyState === CLOSED) return;
       if (err) return self._retry('_poll', failures);
       if (!r.ok) {
         return self._gone(1006, '', r.error);
@@ -632,21 +800,21 @@
           jsonp(self._base + '/j/' + self._sid + '?' + query({ ttl: 0, ack: m.seq, from: FROM }), 15000, noop);
           return self._closed(m.code, m.reason);
         }
-        if (self.readyState === CLOSED) return;
+        if (self._readyState === CLOSED) return;
       }
       self._poll(0);
     });
   };
 
   proto._origin = function () {
-    var m = /^(wss?:\/\/[^\/?#]+)/i.exec(this.url);
+    var m = /^(wss?:\/\/[^\/?#]+)/i.exec(this._url);
     return m ? m[1] : '';
   };
 
   proto._binary = function (b64) {
     var bytes = fromBase64(b64);
     if (!hasTyped) return bytes;
-    if (this.binaryType === 'blob' && hasBlob) return new window.Blob([bytes]);
+    if (this._binaryType === 'blob' && hasBlob) return new window.Blob([bytes]);
     return bytes.buffer;
   };
 
@@ -654,13 +822,13 @@
 
   proto._flush = function () {
     var self = this;
-    if (self._sending || !self._sid || self.readyState === CLOSED) return;
+    if (self._sending || !self._sid || self._readyState === CLOSED) return;
     var batch = self._nextBatch();
     if (!batch.length) return;
     self._sending = true;
     self._request(batch, function (err, r) {
       self._sending = false;
-      if (self.readyState === CLOSED) return;
+      if (self._readyState === CLOSED) return;
       if (err) return self._retry('_flush', 0);
       self._since = 0;
       // The relay no longer has the socket: the poll learns how it closed and reports that.
@@ -668,7 +836,7 @@
       // Everything below the expected n was taken (all of the batch, when ok).
       var taken = r.ok ? batch[batch.length - 1].n + 1 : r.expected || 0;
       while (self._queue.length && self._queue[0].n && self._queue[0].n < taken) {
-        self.bufferedAmount -= self._queue.shift().whole;
+        set(self, 'bufferedAmount', self._bufferedAmount - self._queue.shift().whole);
       }
       if (!r.ok) {
         return self._gone(r.error === 'message_too_large' || r.error === 'too_many_chunks' ? 1009 : 1006, '', r.error);
@@ -777,17 +945,17 @@
   /** The socket is gone without a clean close (1006), or refused a message (1009). */
   /** Fails the socket: `error` names why (docs/CLIENT.md lists the codes), as a page can read it. */
   proto._gone = function (code, reason, error) {
-    if (this.readyState === CLOSED) return;
+    if (this._readyState === CLOSED) return;
     this._finish();
     this.errorCode = error || 'connection_lost';
-    var message = 'polysocket: ' + this.errorCode + ' (' + this.url + ')';
+    var message = 'polysocket: ' + this.errorCode + ' (' + this._url + ')';
     if (window.console && window.console.warn) window.console.warn(message);
     fire(this, 'error', { message: message, code: this.errorCode });
     fire(this, 'close', { code: code, reason: reason, wasClean: false });
   };
 
   proto._finish = function () {
-    this.readyState = CLOSED;
+    set(this, 'readyState', CLOSED);
     for (var i = 0; i < live.length; i++) if (live[i] === this) live.splice(i--, 1);
     for (var k in this._timers) if (this._timers[k]) clearT(this._timers[k]);
     this._timers = {};

@@ -113,7 +113,8 @@ describe('polyfill mode (window.WebSocket deleted before the script loads)', () 
       const e = await (window as any).kit.next(ws);
       return { data: e.data, state: ws.readyState, open: ws.OPEN, ctor: (window as any).WebSocket.CLOSED, url: ws.url, ext: ws.extensions };
     }, up.url);
-    expect(r).toEqual({ data: 'hello ☃ 𝄞', state: 1, open: 1, ctor: 3, url: up.url, ext: '' });
+    // the URL as the WHATWG URL standard serialises it (a path of '/'), as a native socket reports it
+    expect(r).toEqual({ data: 'hello ☃ 𝄞', state: 1, open: 1, ctor: 3, url: `${up.url}/`, ext: '' });
   });
 
   test('binary echoes as ArrayBuffer and as Blob, built in the page realm', async () => {
@@ -196,7 +197,8 @@ describe('polyfill mode (window.WebSocket deleted before the script loads)', () 
         names.push(e.name);
       }
       try {
-        new (window as any).WebSocket('http://example.com/');
+        // http: would be taken (as ws:), as natively; ftp: is not a WebSocket scheme
+        new (window as any).WebSocket('ftp://example.com/');
       } catch (e: any) {
         names.push(e.name);
       }
