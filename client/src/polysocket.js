@@ -318,7 +318,8 @@
   // A constructible EventTarget and event constructors: the socket is a real EventTarget.
   var NATIVE_ET = (function () {
     try {
-      return ACCESSORS && !!window.Reflect.construct(window.EventTarget, []) && !!new window.CloseEvent('close') && !!new window.MessageEvent('m');
+      var target = window.Reflect.construct(window.EventTarget, []);
+      return ACCESSORS && !!target && !!new window.CloseEvent('close') && !!new window.MessageEvent('m');
     } catch (e) {
       return false;
     }
