@@ -521,8 +521,8 @@
       leftBehind = live.slice(0);
       onPageLeave();
     }, false);
+    // pagehide, not unload: an unload listener would keep the page out of the back/forward cache
     window.addEventListener('pageshow', onPageShow, false);
-    window.addEventListener('unload', onPageLeave, false);
   } else if (window.attachEvent) {
     window.attachEvent('onunload', onPageLeave);
   }
@@ -940,6 +940,9 @@
 
   proto._closed = function (code, reason) {
     this._finish();
+    // an abnormal end (the upstream's connection dropped, or it sent what is not WebSocket) fails
+    // the socket, as natively: error first
+    if (code === 1006) fire(this, 'error', {});
     fire(this, 'close', { code: code, reason: reason || '', wasClean: code !== 1006 });
   };
 

@@ -232,3 +232,41 @@ describe('exact WebSocket semantics', () => {
     }
   });
 });
+
+test('an upstream breaking the protocol (invalid UTF-8 in a text frame): error, then close 1006, as natively', async () => {
+  const net = await import('node:net');
+  const { createHash } = await import('node:crypto');
+  // a server that completes the handshake, then sends a text frame whose payload is not UTF-8
+  const broken = net.createServer((socket) => {
+    socket.once('data', (d) => {
+      const key = /Sec-WebSocket-Key: (\S+)/i.exec(d.toString())?.[1] ?? '';
+      const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
+      setTimeout(() => socket.write(Buffer.from([0x81, 0x02, 0xff, 0xfe])), 100);
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => broken.listen(0, '127.0.0.1', r));
+  const url = `ws://127.0.0.1:${(broken.address() as AddressInfo).port}/`;
+  const page = await open(pageWith(token()));
+  try {
+    const seen = await page.evaluate(async (u) => {
+      const ws = new WebSocket(u);
+      const events: string[] = [];
+      ws.onerror = () => events.push('error');
+      await new Promise<void>((r) => {
+        ws.onclose = (e) => {
+          events.push(`close ${e.code}`);
+          r();
+        };
+      });
+      return events;
+    }, url);
+    expect(seen).toEqual(['error', 'close 1006']);
+  } finally {
+    await page.close();
+    broken.close();
+  }
+});
