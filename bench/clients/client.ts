@@ -66,7 +66,8 @@ export class Batcher {
 
   constructor(
     private readonly post: (batch: string[]) => Promise<void>,
-    private readonly maxBatch = 2000,
+    // as polysocket.js batches (the relay takes at most MAX_BATCH_SENDS, 1000 by default)
+    private readonly maxBatch = 500,
   ) {}
 
   push(messages: string[]): void {

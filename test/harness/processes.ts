@@ -112,6 +112,8 @@ export function polysocket(
       AUTH: 'none',
       ALLOW_TARGETS: '127.0.0.1',
       MAX_SOCKETS: '20000',
+      // the load generators make thousands of connections from one address
+      MAX_CONNECTIONS_PER_IP: '0',
       CREATES_PER_MINUTE_PER_IP: '10000000',
       ...env,
     },
