@@ -40,16 +40,7 @@ export class MemoryStore implements CoordinationStore {
   }
 
   async liveRelays(): Promise<RelayInfo[]> {
-    const now = this.now();
-    const live: RelayInfo[] = [];
-    for (const [id, r] of this.relays) {
-      if (r.expiresAt <= now) this.relays.delete(id);
-      else {
-        const { expiresAt: _expiresAt, ...info } = r;
-        live.push(info);
-      }
-    }
-    return live;
+    return unexpired(this.relays, this.now());
   }
 
   async serveOpens(relayId: string, handler: OpenHandler, undelivered?: UndeliveredHandler): Promise<() => Promise<void>> {
@@ -132,16 +123,7 @@ export class MemoryStore implements CoordinationStore {
   }
 
   async liveRouters(): Promise<RouterInfo[]> {
-    const now = this.now();
-    const live: RouterInfo[] = [];
-    for (const [id, r] of this.routers) {
-      if (r.expiresAt <= now) this.routers.delete(id);
-      else {
-        const { expiresAt: _expiresAt, ...info } = r;
-        live.push(info);
-      }
-    }
-    return live;
+    return unexpired(this.routers, this.now());
   }
 
   async ping(): Promise<void> {
@@ -156,4 +138,17 @@ export class MemoryStore implements CoordinationStore {
 function sweep(map: Map<string, Expiring>, now: number): void {
   if (map.size < SWEEP_AT) return;
   for (const [k, v] of map) if (v.expiresAt <= now) map.delete(k);
+}
+
+/** The entries that have not expired (without their expiry); expired ones are dropped. */
+function unexpired<T>(map: Map<string, T & Expiring>, now: number): T[] {
+  const live: T[] = [];
+  for (const [id, entry] of map) {
+    if (entry.expiresAt <= now) map.delete(id);
+    else {
+      const { expiresAt: _expiresAt, ...info } = entry;
+      live.push(info as unknown as T);
+    }
+  }
+  return live;
 }

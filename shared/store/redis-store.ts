@@ -190,18 +190,23 @@ export class RedisStore implements CoordinationStore {
     await this.run(() => this.cmd.multi().del(`${this.p}relay:${id}`).srem(`${this.p}relays`, id).exec());
   }
 
-  async liveRelays(): Promise<RelayInfo[]> {
-    const ids = await this.run(() => this.cmd.smembers(`${this.p}relays`));
+  liveRelays(): Promise<RelayInfo[]> {
+    return this.live<RelayInfo>('relays', 'relay:');
+  }
+
+  /** The members of set `setKey` whose `<keyPrefix><id>` has not expired; expired ids are pruned from the set. */
+  private async live<T>(setKey: string, keyPrefix: string): Promise<T[]> {
+    const ids = await this.run(() => this.cmd.smembers(`${this.p}${setKey}`));
     if (ids.length === 0) return [];
-    const values = await this.run(() => this.cmd.mget(ids.map((id) => `${this.p}relay:${id}`)));
-    const live: RelayInfo[] = [];
+    const values = await this.run(() => this.cmd.mget(ids.map((id) => `${this.p}${keyPrefix}${id}`)));
+    const live: T[] = [];
     const dead: string[] = [];
     for (let i = 0; i < ids.length; i++) {
       const v = values[i];
       if (v === null) dead.push(ids[i]);
-      else live.push(JSON.parse(v) as RelayInfo);
+      else live.push(JSON.parse(v) as T);
     }
-    if (dead.length) await this.run(() => this.cmd.srem(`${this.p}relays`, ...dead));
+    if (dead.length) await this.run(() => this.cmd.srem(`${this.p}${setKey}`, ...dead));
     return live;
   }
 
@@ -274,19 +279,8 @@ export class RedisStore implements CoordinationStore {
     );
   }
 
-  async liveRouters(): Promise<RouterInfo[]> {
-    const ids = await this.run(() => this.cmd.smembers(`${this.p}routers`));
-    if (ids.length === 0) return [];
-    const values = await this.run(() => this.cmd.mget(ids.map((id) => `${this.p}router:${id}`)));
-    const live: RouterInfo[] = [];
-    const dead: string[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const v = values[i];
-      if (v === null) dead.push(ids[i]);
-      else live.push(JSON.parse(v) as RouterInfo);
-    }
-    if (dead.length) await this.run(() => this.cmd.srem(`${this.p}routers`, ...dead));
-    return live;
+  liveRouters(): Promise<RouterInfo[]> {
+    return this.live<RouterInfo>('routers', 'router:');
   }
 
   async ping(): Promise<void> {

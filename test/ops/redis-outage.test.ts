@@ -62,8 +62,14 @@ test('an outage is logged once when it starts and once when it ends, not per ret
   try {
     await redis.kill();
     await until(() => relay.logs.some((l) => l.event === 'store_unavailable'), 10_000, 'the outage noticed');
-    // an outage of some twenty heartbeats and many reconnection attempts
-    await new Promise((r) => setTimeout(r, 1000));
+    // an outage long enough for many failed heartbeats (each one a store error on /metrics)
+    const storeErrors = async () =>
+      Number(
+        /^polysocket_store_errors_total(?:\{[^}]*\})? (\S+)$/m.exec(
+          (await request(`http://127.0.0.1:${relay.adminPort}/metrics`)).text,
+        )?.[1] ?? 0,
+      );
+    await until(async () => (await storeErrors()) >= 10, 15_000, 'ten failed store calls');
     await redis.start();
     await until(() => relay.logs.some((l) => l.event === 'store_recovered'), 15_000, 'the recovery noticed');
     const warnings = relay.logs.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => l.event);
