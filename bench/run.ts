@@ -6,6 +6,7 @@
  *
  *   BENCH_QUICK=1 npm run bench     smaller counts, for a smoke run
  *   BENCH_ONLY=heavy npm run bench  only the worst event-loop delay under the heaviest requests
+ *   BENCH_ONLY=browser npm run bench  only the page-level rows, measured in Debian's Chromium
  *   BENCH_BASELINE=/path/to/other/checkout npm run bench
  *                                   adds that checkout's polysocket (built there) as rows of
  *                                   their own, so a change is compared with its parent in one run
@@ -22,6 +23,7 @@ import { connectSockjs } from './clients/sockjs';
 import { connectWs } from './clients/ws-direct';
 import { withTimeout } from '../shared/timeout';
 import { collectGarbage, inspectable } from './heap';
+import { type BrowserRow, browserRows } from './browser';
 import { type HeavyRow, heavyRequests } from './heavy';
 import { CLI, children, polysocket, ROOT, rssKb, server, stop, type Proc } from '../test/harness/processes';
 
@@ -335,6 +337,10 @@ async function polysocketIdle(row: Row, routerBase: string, relay: Measured, tar
 /* ---------- the run ---------- */
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'browser') {
+    process.stdout.write(`${browserTable(await browserRows()).join('\n')}\n`);
+    return;
+  }
   if (process.env.BENCH_ONLY === 'heavy') {
     process.stdout.write(`${heavyTable(await heavyRequests(REDIS_URL, `psbench:${randomBytes(4).toString('hex')}:heavy:`)).join('\n')}\n`);
     return;
@@ -460,7 +466,19 @@ async function main(): Promise<void> {
 
   process.stderr.write('heaviest legal requests: worst event-loop delay on the relay...\n');
   const heavy = await heavyRequests(REDIS_URL, `${prefix}heavy:`);
-  report(rows, heavy);
+  process.stderr.write('in the browser: echoes and bursts measured inside Chromium...\n');
+  const browser = await browserRows();
+  report(rows, heavy, browser);
+}
+
+function browserTable(rows: BrowserRow[]): string[] {
+  return [
+    `| in Debian's Chromium (page-level) | echo p50 ms | p90 ms | p99 ms | burst ${1000} msgs: ms until all echoed |`,
+    '|---|---|---|---|---|',
+    ...rows.map((r) =>
+      tableRow([r.name, fmt(r.echoP50Ms, 2), fmt(r.echoP90Ms, 2), fmt(r.echoP99Ms, 2), r.error ? `error: ${r.error}` : fmt(r.burstMs, 0)]),
+    ),
+  ];
 }
 
 function heavyTable(heavy: HeavyRow[]): string[] {
@@ -485,7 +503,7 @@ function fmt(v: number | undefined, digits = 2): string {
 
 const tableRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 
-function report(rows: Row[], heavy: HeavyRow[]): void {
+function report(rows: Row[], heavy: HeavyRow[], browser: BrowserRow[]): void {
   const cpu = os.cpus();
   const memory = `${Math.round(os.totalmem() / 2 ** 30)} GiB`;
   const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${memory}, Node ${process.version}, ${os.type()} ${os.release()}`;
@@ -578,7 +596,7 @@ function report(rows: Row[], heavy: HeavyRow[]): void {
       )} |`,
     );
   }
-  lines.push('', ...heavyTable(heavy));
+  lines.push('', ...heavyTable(heavy), '', ...browserTable(browser));
   const errors = rows.filter((r) => r.error);
   if (errors.length) lines.push('', ...errors.map((r) => `error in ${r.name}: ${r.error}`));
   const text = lines.join('\n');
@@ -587,7 +605,7 @@ function report(rows: Row[], heavy: HeavyRow[]): void {
   mkdirSync(out, { recursive: true });
   writeFileSync(
     path.join(out, QUICK ? 'quick.json' : 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, counts: N, rows, heavy }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, counts: N, rows, heavy, browser }, null, 2)}\n`,
   );
   writeFileSync(path.join(out, QUICK ? 'quick.md' : 'latest.md'), `${text}\n`);
 }

@@ -3,6 +3,7 @@
  *   upstream  a plain `ws` echo server (the target of ws-direct and polysocket)
  *   sockjs    the sockjs npm server, echo, xhr-polling as a user would pick it
  *   engineio  the engine.io npm server, echo, polling transport
+ *   socketio  the socket.io npm server, `echo` events, polling transport (for socket.io-client in a browser)
  *   soak      a `ws` upstream for the soak: echoes, pushes `u:<k>` every PUSH_MS per connection,
  *             `stall` stops reading, `stop` stops pushing and answers `stopped:<last k>`
  *   bare-relay  the floor for a relay: our wire format (enough for the bench's polysocket client)
@@ -66,6 +67,18 @@ function engineio(): void {
   eio.attach(server);
   eio.on('connection', (socket: { on: (e: string, f: (d: string) => void) => void; send: Send }) => {
     socket.on('message', (d) => onText(String(d), (x) => socket.send(x)));
+  });
+  listen(server);
+}
+
+/** socket.io with its polling transport, echoing `echo` events: the peer a page would use instead of polysocket. */
+function socketio(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Server } = require('socket.io');
+  const server = http.createServer();
+  const io = new Server(server, { transports: ['polling'], cors: { origin: true, credentials: true }, maxHttpBufferSize: 1e7 });
+  io.on('connection', (socket: { on: (e: string, f: (d: string) => void) => void; emit: (e: string, d: string) => void }) => {
+    socket.on('echo', (d) => socket.emit('echo', d));
   });
   listen(server);
 }
@@ -164,6 +177,7 @@ const kind = process.argv[2];
 if (kind === 'upstream') upstream();
 else if (kind === 'sockjs') sockjs();
 else if (kind === 'engineio') engineio();
+else if (kind === 'socketio') socketio();
 else if (kind === 'soak') soak();
 else if (kind === 'bare-relay') bareRelay();
 else {
