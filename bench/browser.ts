@@ -84,26 +84,44 @@ export async function browserRows(): Promise<BrowserRow[]> {
   const browser = await launchChromium();
 
   /** name → [scripts to load, the page-side `open(onMessage)` returning a promise of send] */
+  const js = JSON.stringify;
+  /** Each opener connects, calls `m` per message and resolves, once open, with its send function. */
+  const opener = (connect: string, onMessage: string, onOpen: (fn: string) => string, send: string) =>
+    `function (m) { return new Promise(function (r) { ${connect} ${onMessage} ` +
+    `${onOpen(`function () { r(function (d) { ${send} }); }`)}; }); }`;
+  const property = (name: string) => (fn: string) => `${name} = ${fn}`;
   const subjects: [string, string[], string][] = [
-    [
-      'native WebSocket',
-      [],
-      `function (m) { return new Promise(function (r) { var ws = new WebSocket(${JSON.stringify(target)}); ws.onmessage = m; ws.onopen = function () { r(function (d) { ws.send(d); }); }; }); }`,
-    ],
+    ['native WebSocket', [], opener(`var ws = new WebSocket(${js(target)});`, 'ws.onmessage = m;', property('ws.onopen'), 'ws.send(d);')],
     ...(['CORS sends', 'JSONP only'] as const).map((how): [string, string[], string] => [
       `polysocket.js (${how})`,
       [`${router}/polysocket.js`],
-      `function (m) { PolySocket.configure({ router: ${JSON.stringify(router)}, force: true, forceJsonp: ${how === 'JSONP only'} }); return new Promise(function (r) { var ws = new PolySocket(${JSON.stringify(target)}, undefined, { force: true }); ws.onmessage = m; ws.onopen = function () { r(function (d) { ws.send(d); }); }; }); }`,
+      opener(
+        `PolySocket.configure({ router: ${js(router)}, force: true, forceJsonp: ${how === 'JSONP only'} });` +
+          ` var ws = new PolySocket(${js(target)}, undefined, { force: true });`,
+        'ws.onmessage = m;',
+        property('ws.onopen'),
+        'ws.send(d);',
+      ),
     ]),
     [
       'socket.io-client (polling)',
       [`${origin}/lib/socket.io.js`],
-      `function (m) { return new Promise(function (r) { var s = io(${JSON.stringify(`http://127.0.0.1:${sio.port}`)}, { transports: ['polling'] }); s.on('echo', m); s.on('connect', function () { r(function (d) { s.emit('echo', d); }); }); }); }`,
+      opener(
+        `var s = io(${js(`http://127.0.0.1:${sio.port}`)}, { transports: ['polling'] });`,
+        "s.on('echo', m);",
+        (fn) => `s.on('connect', ${fn})`,
+        "s.emit('echo', d);",
+      ),
     ],
     ...(['xhr-polling', 'xhr-streaming'] as const).map((t): [string, string[], string] => [
       `sockjs-client (${t})`,
       [`${origin}/lib/sockjs.js`],
-      `function (m) { return new Promise(function (r) { var s = new SockJS(${JSON.stringify(`http://127.0.0.1:${sockjs.port}/echo`)}, null, { transports: [${JSON.stringify(t)}] }); s.onmessage = m; s.onopen = function () { r(function (d) { s.send(d); }); }; }); }`,
+      opener(
+        `var s = new SockJS(${js(`http://127.0.0.1:${sockjs.port}/echo`)}, null, { transports: [${js(t)}] });`,
+        's.onmessage = m;',
+        property('s.onopen'),
+        's.send(d);',
+      ),
     ]),
   ];
 

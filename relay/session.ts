@@ -209,11 +209,14 @@ export class Session {
     }
     let fresh = 0;
     try {
-      if (sends.length === 1) fresh = this.sendOne(sends[0]);
+      // Each send is judged against the backlog the request found, as if sent alone (§4.5): what the
+      // batch itself queued (corked, not yet written) is not a sign of an upstream that stopped reading.
+      const before = this.upstream.bufferedAmount;
+      if (sends.length === 1) fresh = this.sendOne(sends[0], before);
       else
         fresh = corked(this.upstream, () => {
           let taken = 0;
-          for (let i = 0; i < sends.length; i++) taken += this.sendOne(sends[i]);
+          for (let i = 0; i < sends.length; i++) taken += this.sendOne(sends[i], before);
           return taken;
         });
     } catch (err) {
@@ -253,7 +256,7 @@ export class Session {
   }
 
   /** Returns 1 when the send was new, 0 for a repeated n. */
-  private sendOne(p: SendParams): number {
+  private sendOne(p: SendParams, backlogBefore: number): number {
     if (this.state !== SessionState.Open) throw new PolysocketError('unknown_socket');
     const r = this.inbox.accept(p);
     switch (r.kind) {
@@ -269,7 +272,7 @@ export class Session {
         return 1;
       default: {
         const size = typeof r.data === 'string' ? Buffer.byteLength(r.data) : r.data.length;
-        const backlog = this.upstream.bufferedAmount + size;
+        const backlog = backlogBefore + size;
         if (backlog > this.limits.maxBufferedBytes) {
           this.closeBoth(1009, 'upstream is not reading');
           throw new PolysocketError('upstream_backlog');

@@ -323,3 +323,23 @@ describe('backpressure from the upstream', () => {
     }
   });
 });
+
+describe('§4.5 a batch is taken send by send', () => {
+  test('a batch the limits allow, larger than MAX_BUFFERED_BYTES in all, reaches an upstream that reads, whole', async () => {
+    const svc = await allInOne({ MAX_BUFFERED_BYTES: '262144' });
+    const own = await startUpstream({ echo: false });
+    try {
+      const s = await create(svc.base, { target: own.url });
+      const item = 'z'.repeat(1000);
+      let body = 'n=1';
+      for (let i = 0; i < 500; i++) body += `&t=t&d=${item}`; // 500 KB: twice the bound, each send well under it
+      const answer = await request(`${s.url}/s/${s.socket}?cb=s`, { method: 'POST', body });
+      expect(answer.body).toEqual({ ok: true, n: 500 });
+      await own.receivedCount(500);
+      expect(own.received).toHaveLength(500);
+    } finally {
+      await svc.close();
+      await own.close();
+    }
+  });
+});
