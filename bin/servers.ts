@@ -144,7 +144,7 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
   const store = new MemoryStore();
   const metrics = new Metrics('all');
   const server = createServer(config);
-  const port = await listen(server, config.port, config.bind);
+  const port = await listen(server, config.port, config.bind, config.listenBacklog);
   const c = withListenPort(config, port);
   const demoOn = c.demo ?? !(c.tokenSecret || c.tokenPublicKey);
   // The demo's echo lives on this very server (loopback): the relay may reach exactly that, and its
@@ -213,7 +213,7 @@ export async function startRouter(config: Config, log: Logger, store?: Coordinat
   finishApp(app, log);
   const server = createServer(config);
   server.on('request', app);
-  const port = await listen(server, config.port, config.bind);
+  const port = await listen(server, config.port, config.bind, config.listenBacklog);
   warnIfOpen(config, log);
   announceTls(config, log);
   log.info('router_started', { port, adminPort: admin.port });
@@ -230,7 +230,7 @@ export async function startRelay(config: Config, log: Logger, store?: Coordinati
   const metrics = new Metrics('relay');
   const s = store ?? (await connectStore(config, log, metrics));
   const server = createServer(config);
-  const port = await listen(server, config.port, config.bind);
+  const port = await listen(server, config.port, config.bind, config.listenBacklog);
   const c = withListenPort(config, port);
   const policy = new TargetPolicy({ allow: c.allowTargets, allowPorts: c.allowPorts });
   const relay = new Relay(c, { store: s, log, policy, metrics });

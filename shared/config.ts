@@ -51,6 +51,7 @@ export interface Config {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   maxConnectionsPerIp: number;
+  listenBacklog: number;
   trustProxy: readonly string[];
   tlsCertFile?: string;
   tlsKeyFile?: string;
@@ -216,6 +217,16 @@ const SETTINGS: readonly Setting[] = [
     max: 10000000,
     roles: ['all', 'router'],
     doc: 'rate limit of /create per token',
+  },
+  {
+    env: 'LISTEN_BACKLOG',
+    key: 'listenBacklog',
+    kind: 'int',
+    def: '4096',
+    min: 1,
+    max: 65535,
+    roles: ['all', 'router', 'relay'],
+    doc: 'connections the kernel queues unaccepted (capped by net.core.somaxconn); thousands of polls reconnect at once',
   },
   {
     env: 'TRUST_PROXY',

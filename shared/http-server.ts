@@ -44,10 +44,15 @@ function boundConnectionsPerAddress(server: http.Server, max: number): void {
   });
 }
 
-export async function listen(server: http.Server, port: number, host: string): Promise<number> {
+/**
+ * `backlog`: connections the kernel queues before they are accepted (capped by net.core.somaxconn).
+ * Node's default, 511, is small for thousands of polls re-connecting at once: a full queue drops
+ * SYNs, and a dropped SYN is retried after a second (docs/DEPLOY.md, sizing).
+ */
+export async function listen(server: http.Server, port: number, host: string, backlog = 511): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog }, () => {
       server.off('error', reject);
       resolve();
     });

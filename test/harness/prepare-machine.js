@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * What `npm test` needs from the machine beyond npm: Debian's chromium (the browser tests),
- * mosquitto (mqtt.js through the polyfill), redis-server, and a Redis on 127.0.0.1:6379. As root
+ * mosquitto (mqtt.js through the polyfill), redis-server, ss and openssl (the listen queue and TLS
+ * tests), and a Redis on 127.0.0.1:6379. As root
  * with apt-get, whatever is missing is installed and Redis started; otherwise the run stops at
  * once with one line saying what to run. Plain JavaScript: it runs before anything is built.
  */
@@ -13,6 +14,8 @@ const PACKAGES = [
   ['chromium', 'chromium'],
   ['mosquitto', 'mosquitto'],
   ['redis-server', 'redis-server'],
+  ['ss', 'iproute2'],
+  ['openssl', 'openssl'],
 ];
 
 function onPath(command) {

@@ -100,3 +100,15 @@ test('a router with no live relay is not ready, and says why; /healthz stays abo
     await svc.close();
   }
 });
+
+test('the public port listens with LISTEN_BACKLOG as its queue (as the kernel reports it)', async () => {
+  const aio = await allInOne({ LISTEN_BACKLOG: '777' });
+  try {
+    const { execFileSync } = await import('node:child_process');
+    const line = execFileSync('ss', ['-Hltn', `sport = :${aio.port}`], { encoding: 'utf8' }).trim();
+    // State Recv-Q Send-Q Local:Port Peer: for a listener, Send-Q is the backlog
+    expect(line.split(/\s+/)[2]).toBe('777');
+  } finally {
+    await aio.close();
+  }
+});
