@@ -36,7 +36,7 @@ const N = {
   push: QUICK ? 5000 : 50_000,
   creates: QUICK ? 100 : 500,
   createsParallel: QUICK ? 400 : 2000,
-  idle: QUICK ? [200, 500] : [1000, 5000],
+  idle: process.env.BENCH_IDLE ? process.env.BENCH_IDLE.split(',').map(Number) : QUICK ? [200, 500] : [1000, 5000],
 };
 const PAYLOAD = 'x'.repeat(56); // + an 8-character counter = 64 bytes
 const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
@@ -303,7 +303,14 @@ async function idle(row: Row, server: Measured, open: (i: number) => Promise<() 
   return stops;
 }
 
-async function polysocketIdle(row: Row, routerBase: string, relay: Measured, target: string): Promise<void> {
+/** `whileIdle`: runs during the last heartbeat round, every idle socket open and polling (a busy socket's echoes). */
+async function polysocketIdle(
+  row: Row,
+  routerBase: string,
+  relay: Measured,
+  target: string,
+  whileIdle?: () => Promise<void>,
+): Promise<void> {
   const ttl = 5000;
   const hb = { answered: 0, lateOver1s: 0, maxLateMs: 0 };
   const stops = await idle(row, relay, async () => {
@@ -329,9 +336,59 @@ async function polysocketIdle(row: Row, routerBase: string, relay: Measured, tar
   });
   // one more full round of heartbeats with every socket open and polling
   const before = hb.answered;
-  await new Promise((r) => setTimeout(r, ttl + 1500));
+  const round = new Promise((r) => setTimeout(r, ttl + 1500));
+  await whileIdle?.();
+  await round;
   stops.forEach((s) => s());
   row.heartbeats = { ...hb, lastRound: hb.answered - before };
+}
+
+/**
+ * One relay with as many idle sockets as BENCH_IDLE says (each an upstream connection and a held
+ * poll: two files on the relay; a process may hold 20,000 here), their heartbeats, the memory per
+ * socket, and the echo of one busy socket while all of them heartbeat.
+ */
+async function manyIdle(): Promise<string[]> {
+  const inspect = await inspectable();
+  const up = await server('upstream');
+  const env = { REDIS_URL, STORE_PREFIX: `psbench:${randomBytes(4).toString('hex')}:idle:` };
+  const relay = await polysocket('relay', env, undefined, inspect.args);
+  const router = await polysocket('router', env);
+  const row: Row = { name: `polysocket (split), ${N.idle.join(' then ')} idle sockets` };
+  const routerBase = `http://localhost:${router.port}`;
+  const target = `ws://127.0.0.1:${up.port}/`;
+  const busy: number[] = [];
+  try {
+    const client = await connectPolysocket(routerBase, target);
+    await polysocketIdle(row, routerBase, { pid: relay.pid, inspectPort: inspect.port }, target, async () => {
+      for (let i = 0; i < 200; i++) {
+        const t0 = process.hrtime.bigint();
+        const got = receive(client, 1);
+        client.send([PAYLOAD]);
+        await within(got, 10_000, 'busy echo');
+        busy.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    });
+  } finally {
+    [up, relay, router].forEach(stop);
+  }
+  busy.sort((a, b) => a - b);
+  const hb = row.heartbeats;
+  return [
+    '| relay with idle sockets | KB per socket | heartbeats answered (last round) | late > 1 s | max lateness ms | busy socket echo p50 ms | p99 ms |',
+    '|---|---|---|---|---|---|---|',
+    tableRow([
+      row.name,
+      Object.entries(row.idleKbPerSocket ?? {})
+        .map(([k, v]) => `${fmt(v, 1)} @${k}`)
+        .join(', '),
+      hb ? `${hb.answered} (${hb.lastRound})` : '—',
+      String(hb?.lateOver1s ?? '—'),
+      String(hb?.maxLateMs ?? '—'),
+      fmt(percentile(busy, 50), 3),
+      fmt(percentile(busy, 99), 3),
+    ]),
+  ];
 }
 
 /* ---------- the run ---------- */
@@ -339,6 +396,10 @@ async function polysocketIdle(row: Row, routerBase: string, relay: Measured, tar
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'browser') {
     process.stdout.write(`${browserTable(await browserRows()).join('\n')}\n`);
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'idle') {
+    process.stdout.write(`${(await manyIdle()).join('\n')}\n`);
     return;
   }
   if (process.env.BENCH_ONLY === 'heavy') {
