@@ -375,7 +375,15 @@ async function manyIdle(): Promise<string[]> {
   busy.sort((a, b) => a - b);
   const hb = row.heartbeats;
   return [
-    '| relay with idle sockets | KB per socket | heartbeats answered (last round) | late > 1 s | max lateness ms | busy socket echo p50 ms | p99 ms |',
+    tableRow([
+      'relay with idle sockets',
+      'KB per socket',
+      'heartbeats answered (last round)',
+      'late > 1 s',
+      'max lateness ms',
+      'busy socket echo p50 ms',
+      'p99 ms',
+    ]),
     '|---|---|---|---|---|---|---|',
     tableRow([
       row.name,
