@@ -514,7 +514,6 @@
       var ws = gone[i];
       leave(ws._base, ws._sid);
       ws._finish();
-      ws._left = true;
     }
   }
   function onPageShow(e) {
