@@ -8,10 +8,9 @@ import { newSocketId, newUniqLabel } from '../shared/ids';
 import type { ClientFacts } from '../shared/client-address';
 import { loggable, type Logger } from '../shared/log';
 import type { Metrics } from '../shared/metrics';
-import { type CoordinationStore, type OpenRequest, relayInstance } from '../shared/store/store';
+import type { CoordinationStore, OpenRequest } from '../shared/store/store';
 import { parseFrom, parseProtocols, parseTarget } from './create-params';
 import { originAllowed } from './origin-rules';
-import { rankRelays } from './pick-relay';
 import { targetAllowed } from './target-rules';
 import type { Grant, Verifier } from './token';
 
@@ -100,20 +99,29 @@ export class SocketCreator {
     }
   }
 
+  /**
+   * Two round trips to the store for a create that is placed (docs/PROTOCOL.md §2): one admission
+   * (rate counters, single use, placement, the token's slot: shared/store/lua/admit.lua) and the
+   * relay's answer. A refused request costs one: its address is still counted.
+   */
   private async place(input: CreateInput): Promise<Created> {
-    // Every attempt counts, refused or not: guessing tokens, origins or targets is not free.
-    if ((await this.store.countHit(`ip:${input.ip}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerIp)
-      throw new PolysocketError('rate_limited');
-    const target = parseTarget(input.target);
-    const protocols = parseProtocols(input.protocols);
-    const from = parseFrom(input.from);
-    const grant = this.verifier ? this.authorize(this.verifier, input, target) : undefined;
-    if (grant && (await this.store.countHit(`tok:${grant.key}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerToken)
-      throw new PolysocketError('rate_limited');
-    if (grant?.once && !(await this.store.claimOnce(`jti:${grant.once.jti}`, grant.once.ttlMs))) throw new PolysocketError('token_reused');
-
-    const candidates = rankRelays(await this.store.liveRelays()).slice(0, PLACEMENT_ATTEMPTS);
-    if (candidates.length === 0) throw new PolysocketError('no_relay');
+    let target: URL;
+    let protocols: string[];
+    let from: string;
+    let grant: Grant | undefined;
+    try {
+      target = parseTarget(input.target);
+      protocols = parseProtocols(input.protocols);
+      from = parseFrom(input.from);
+      grant = this.verifier ? this.authorize(this.verifier, input, target) : undefined;
+    } catch (err) {
+      // Every attempt counts, refused or not: guessing tokens, origins or targets is not free, and
+      // past the limit the answer is rate_limited whether the guess was right or not.
+      if ((await this.store.countHit(`ip:${input.ip}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerIp) {
+        throw new PolysocketError('rate_limited');
+      }
+      throw err;
+    }
 
     const req: OpenRequest = {
       socketId: newSocketId(),
@@ -126,11 +134,20 @@ export class SocketCreator {
       host: input.host,
       upstreamHeaders: upstreamHeaders(input, grant),
     };
-    for (const relay of candidates) {
-      const holder = relayInstance(relay);
-      if (grant?.maxSockets && !(await this.store.acquireSlot(grant.key, req.socketId, holder, grant.maxSockets, grant.ttlMs))) {
-        throw new PolysocketError('socket_limit', `this token may hold at most ${grant.maxSockets} sockets at once`);
+    const slot = grant?.maxSockets ? { key: grant.key, socketId: req.socketId, max: grant.maxSockets, ttlMs: grant.ttlMs } : undefined;
+    const counters = [{ key: `ip:${input.ip}`, limit: this.c.createsPerMinutePerIp }];
+    if (grant) counters.push({ key: `tok:${grant.key}`, limit: this.c.createsPerMinutePerToken });
+    const once = grant?.once ? { key: `jti:${grant.once.jti}`, ttlMs: grant.once.ttlMs } : undefined;
+    let admitted = await this.store.admit({ counters, windowMs: RATE_WINDOW_MS, once, slot, dice: Math.random() });
+    const refused: string[] = [];
+    for (let attempt = 0; attempt < PLACEMENT_ATTEMPTS; attempt++) {
+      if (!admitted.ok) {
+        if (admitted.error === 'socket_limit') {
+          throw new PolysocketError('socket_limit', `this token may hold at most ${grant?.maxSockets} sockets at once`);
+        }
+        throw new PolysocketError(admitted.error);
       }
+      const relay = admitted.relay;
       const result = await this.store.requestOpen(relay.id, req, this.c.createTimeoutMs);
       if (result.ok) {
         this.log.info('create_ok', { socket: req.socketId, relay: relay.id, target: target.host, from });
@@ -139,6 +156,9 @@ export class SocketCreator {
       if (req.slotKey) await this.store.releaseSlot(req.slotKey, req.socketId);
       if (result.error !== 'relay_unavailable') throw new PolysocketError(result.error, result.message);
       this.log.warn('relay_refused_create', { relay: relay.id, message: result.message });
+      // a draining or vanished relay: place again elsewhere (the counters and `once` are done)
+      refused.push(relay.id);
+      admitted = await this.store.admit({ counters: [], windowMs: RATE_WINDOW_MS, slot, exclude: refused, dice: Math.random() });
     }
     throw new PolysocketError('no_relay', 'no relay could take the socket');
   }

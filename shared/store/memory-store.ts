@@ -3,6 +3,8 @@
  * (the all-in-one `polysocket start`); routers and relays in other processes need RedisStore.
  */
 import {
+  type AdmitRequest,
+  type AdmitResult,
   type CoordinationStore,
   type OpenHandler,
   type OpenRequest,
@@ -74,7 +76,7 @@ export class MemoryStore implements CoordinationStore {
     });
   }
 
-  async acquireSlot(key: string, socketId: string, holder: string, max: number): Promise<boolean> {
+  private async acquireSlot(key: string, socketId: string, holder: string, max: number): Promise<boolean> {
     let held = this.slots.get(key);
     if (!held) {
       held = new Map();
@@ -90,6 +92,21 @@ export class MemoryStore implements CoordinationStore {
     }
     held.set(socketId, holder);
     return true;
+  }
+
+  async admit(req: AdmitRequest): Promise<AdmitResult> {
+    for (const c of req.counters) if ((await this.countHit(c.key, req.windowMs)) > c.limit) return { ok: false, error: 'rate_limited' };
+    if (req.once && !(await this.claimOnce(req.once.key, req.once.ttlMs))) return { ok: false, error: 'token_reused' };
+    const exclude = new Set(req.exclude ?? []);
+    const open = (await this.liveRelays()).filter((r) => !exclude.has(r.id) && !r.draining && r.sockets < r.maxSockets);
+    if (open.length === 0) return { ok: false, error: 'no_relay' };
+    const least = Math.min(...open.map((r) => r.sockets));
+    const ties = open.filter((r) => r.sockets === least);
+    const relay = ties[Math.floor(req.dice * ties.length)];
+    if (req.slot && !(await this.acquireSlot(req.slot.key, req.slot.socketId, relayInstance(relay), req.slot.max))) {
+      return { ok: false, error: 'socket_limit' };
+    }
+    return { ok: true, relay };
   }
 
   async releaseSlot(key: string, socketId: string): Promise<void> {
@@ -109,7 +126,7 @@ export class MemoryStore implements CoordinationStore {
     return 1;
   }
 
-  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+  private async claimOnce(key: string, ttlMs: number): Promise<boolean> {
     const now = this.now();
     const seen = this.claims.get(key);
     if (seen && seen.expiresAt > now) return false;

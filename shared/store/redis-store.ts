@@ -28,6 +28,8 @@ import { newRequestId } from '../ids';
 import { withTimeout } from '../timeout';
 import type { Logger } from '../log';
 import {
+  type AdmitRequest,
+  type AdmitResult,
   type CoordinationStore,
   type OpenHandler,
   type OpenRequest,
@@ -57,8 +59,8 @@ function lua(name: string): string {
   if (!LUA_DIR) throw new PolysocketError('internal', `shared/store/lua is missing next to ${__dirname}`);
   return readFileSync(path.join(LUA_DIR, name), 'utf8');
 }
-const ACQUIRE_SLOT = lua('acquire-slot.lua');
 const COUNT_HIT = lua('count-hit.lua');
+const ADMIT = lua('admit.lua');
 
 export interface RedisStoreOptions {
   /** `redis://host:port`; with `cluster`, a comma-separated list of seed nodes */
@@ -74,8 +76,8 @@ export interface RedisStoreOptions {
 
 type Client = Redis | Cluster;
 type Commands = Client & {
-  psAcquireSlot(key: string, socketId: string, holder: string, max: number, alivePrefix: string, ttlMs: number): Promise<number>;
   psCountHit(key: string, windowMs: number): Promise<number>;
+  psAdmit(...args: (string | number)[]): Promise<[number, string]>;
 };
 
 export class RedisStore implements CoordinationStore {
@@ -158,8 +160,8 @@ export class RedisStore implements CoordinationStore {
         opts.log?.debug('redis_error', { err: err.message });
       });
     }
-    cmd.defineCommand('psAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT });
     cmd.defineCommand('psCountHit', { numberOfKeys: 1, lua: COUNT_HIT });
+    cmd.defineCommand('psAdmit', { numberOfKeys: 5, lua: ADMIT });
     const timeout = opts.connectTimeoutMs ?? 5000;
     try {
       await withTimeout(Promise.all([cmd.connect(), sub.connect()]), timeout, () => new Error('timed out'));
@@ -254,9 +256,33 @@ export class RedisStore implements CoordinationStore {
     });
   }
 
-  async acquireSlot(key: string, socketId: string, holder: string, max: number, ttlMs: number): Promise<boolean> {
-    const r = await this.run(() => this.cmd.psAcquireSlot(`${this.p}slots:${key}`, socketId, holder, max, `${this.p}alive:`, ttlMs));
-    return r === 1;
+  async admit(req: AdmitRequest): Promise<AdmitResult> {
+    const window = Math.floor(Date.now() / req.windowMs);
+    const none = `${this.p}none`; // a key in the same slot, never written: for what this create does not use
+    const [ip, token] = req.counters;
+    const [ok, value] = await this.run(() =>
+      this.cmd.psAdmit(
+        ip ? `${this.p}rate:${ip.key}:${window}` : none,
+        token ? `${this.p}rate:${token.key}:${window}` : none,
+        req.once ? `${this.p}once:${req.once.key}` : none,
+        req.slot ? `${this.p}slots:${req.slot.key}` : none,
+        `${this.p}relays`,
+        req.windowMs,
+        ip?.limit ?? 0,
+        token?.limit ?? 0,
+        req.once ? Math.max(1, req.once.ttlMs) : 0,
+        req.slot?.socketId ?? '',
+        req.slot?.max ?? 0,
+        req.slot?.ttlMs ?? 0,
+        `${this.p}relay:`,
+        `${this.p}alive:`,
+        req.dice,
+        (req.exclude ?? []).join(','),
+      ),
+    );
+    return ok === 1
+      ? { ok: true, relay: JSON.parse(value) as RelayInfo }
+      : { ok: false, error: value as Exclude<AdmitResult, { ok: true }>['error'] };
   }
 
   async releaseSlot(key: string, socketId: string): Promise<void> {
@@ -266,11 +292,6 @@ export class RedisStore implements CoordinationStore {
   async countHit(key: string, windowMs: number): Promise<number> {
     const window = Math.floor(Date.now() / windowMs);
     return this.run(() => this.cmd.psCountHit(`${this.p}rate:${key}:${window}`, windowMs));
-  }
-
-  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
-    const r = await this.run(() => this.cmd.set(`${this.p}once:${key}`, '1', 'PX', Math.max(1, ttlMs), 'NX'));
-    return r === 'OK';
   }
 
   async announceRouter(info: RouterInfo, ttlMs: number): Promise<void> {

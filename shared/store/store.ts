@@ -81,6 +81,22 @@ export type UndeliveredHandler = (req: OpenRequest) => void;
  * fast: no offline queue), so callers answer at once instead of waiting. Every key and channel
  * expires or is pruned: nothing here grows with sockets that ended.
  */
+export interface AdmitRequest {
+  /** fixed-window counters, each refused past its limit */
+  counters: { key: string; limit: number }[];
+  windowMs: number;
+  once?: { key: string; ttlMs: number };
+  slot?: { key: string; socketId: string; max: number; ttlMs: number };
+  /** relays that refused this create already */
+  exclude?: string[];
+  /** a number in [0, 1): which of equally loaded relays */
+  dice: number;
+}
+
+export type AdmitResult =
+  | { ok: true; relay: RelayInfo }
+  | { ok: false; error: 'rate_limited' | 'token_reused' | 'no_relay' | 'socket_limit' };
+
 export interface CoordinationStore {
   /**
    * Registers or refreshes a relay, atomically with its membership in the relay list; it counts
@@ -108,18 +124,17 @@ export interface CoordinationStore {
   requestOpen(relayId: string, req: OpenRequest, timeoutMs: number): Promise<OpenResult>;
 
   /**
-   * Atomically takes one of `max` slots under `key` for `socketId` held by `holder`
-   * (`relayInstance`). Slots held by instances whose registration expired or was replaced by a
-   * newer boot are reclaimed first, so a crashed relay never leaks quota. `ttlMs` (when > 0)
-   * bounds how long the slot bookkeeping outlives its last use.
+   * Admits a create in one round trip, atomically and in this order: bumps the rate counters (any
+   * over its limit: `rate_limited`), claims single use (`token_reused`), picks the least-loaded
+   * live relay that is neither draining, full nor excluded, ties by `dice` (`no_relay`), and takes
+   * the token's slot on that relay's run, reclaiming slots of dead runs first (`socket_limit`).
+   * What was done before a refusal stays done (a refused create still counts).
    */
-  acquireSlot(key: string, socketId: string, holder: string, max: number, ttlMs: number): Promise<boolean>;
+  admit(req: AdmitRequest): Promise<AdmitResult>;
   /** Gives a slot back; releasing one that is not held is a no-op. */
   releaseSlot(key: string, socketId: string): Promise<void>;
   /** Atomically counts a hit in the current fixed window of `windowMs`: the hits so far, this one included. */
   countHit(key: string, windowMs: number): Promise<number>;
-  /** Atomically: true the first time `key` is claimed within `ttlMs`, false afterwards, across all routers. */
-  claimOnce(key: string, ttlMs: number): Promise<boolean>;
 
   /** Registers or refreshes a router's heartbeat and counters; it is gone `ttlMs` after the last call. */
   announceRouter(info: RouterInfo, ttlMs: number): Promise<void>;

@@ -21,9 +21,7 @@ test('npm pack, then npm install ./polysocket-*.tgz && npx polysocket start in a
     files: { path: string }[];
   };
   const files = packed.files.map((f) => f.path);
-  expect(files).toEqual(
-    expect.arrayContaining(['dist/bin/polysocket.js', 'client/dist/polysocket.mjs', 'shared/store/lua/acquire-slot.lua']),
-  );
+  expect(files).toEqual(expect.arrayContaining(['dist/bin/polysocket.js', 'client/dist/polysocket.mjs', 'shared/store/lua/admit.lua']));
   expect(files.filter((f) => /^(test|bench|router|relay)\/|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
 
   const app = path.join(dir, 'app');

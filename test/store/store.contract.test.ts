@@ -120,30 +120,34 @@ describe.each([
     expect(await b.requestOpen('r1', openReq, 1000)).toMatchObject({ ok: false, error: 'relay_unavailable' });
   });
 
+  /** admission of a create that takes one of `max` slots of `key` */
+  const take = (store: CoordinationStore, key: string, socketId: string, max: number) =>
+    store.admit({ counters: [], windowMs: 60_000, dice: 0, slot: { key, socketId, max, ttlMs: 0 } }).then((r) => r.ok);
+
   test('slots: at most max held, a released slot is free again', async () => {
     await a.announceRelay(relay('r1'), 5000);
-    expect(await a.acquireSlot('tok', 's1', 'r1/b1', 2, 0)).toBe(true);
-    expect(await b.acquireSlot('tok', 's2', 'r1/b1', 2, 0)).toBe(true);
-    expect(await a.acquireSlot('tok', 's3', 'r1/b1', 2, 0)).toBe(false);
+    expect(await take(a, 'tok', 's1', 2)).toBe(true);
+    expect(await take(b, 'tok', 's2', 2)).toBe(true);
+    expect(await take(a, 'tok', 's3', 2)).toBe(false);
     await b.releaseSlot('tok', 's1');
-    expect(await a.acquireSlot('tok', 's3', 'r1/b1', 2, 0)).toBe(true);
+    expect(await take(a, 'tok', 's3', 2)).toBe(true);
   });
 
   test('slots held on a relay whose heartbeat expired are reclaimed', async () => {
     await a.announceRelay(relay('dying'), 60);
-    expect(await a.acquireSlot('tok', 's1', 'dying/b1', 1, 0)).toBe(true);
-    expect(await a.acquireSlot('tok', 's2', 'dying/b1', 1, 0)).toBe(false);
+    expect(await take(a, 'tok', 's1', 1)).toBe(true);
+    expect(await take(a, 'tok', 's2', 1)).toBe(false);
     await until(async () => (await b.liveRelays()).length === 0, 3000, 'expiry');
     await a.announceRelay(relay('r2'), 5000);
-    expect(await b.acquireSlot('tok', 's2', 'r2/b1', 1, 0)).toBe(true);
+    expect(await take(b, 'tok', 's2', 1)).toBe(true);
   });
 
   test('slots held by an earlier run of a relay are reclaimed once that run lapses, though the id came back', async () => {
     await a.announceRelay(relay('same', 0, 'run1'), 60);
-    expect(await a.acquireSlot('tok', 's1', 'same/run1', 1, 0)).toBe(true);
+    expect(await take(a, 'tok', 's1', 1)).toBe(true);
     await a.announceRelay(relay('same', 0, 'run2'), 5000);
-    await until(async () => b.acquireSlot('tok', 's2', 'same/run2', 1, 0), 3000, 'the old run lapsing');
-    expect(await a.acquireSlot('tok', 's3', 'same/run2', 1, 0)).toBe(false);
+    await until(() => take(b, 'tok', 's2', 1), 3000, 'the old run lapsing');
+    expect(await take(a, 'tok', 's3', 1)).toBe(false);
   });
 
   test("a relay's heartbeat carries its counters to every reader", async () => {
@@ -173,16 +177,62 @@ describe.each([
     await until(async () => (await a.liveRouters()).length === 1, 3000, 'rt-2 expired');
   });
 
+  describe('admit: a create in one round trip', () => {
+    const base = { windowMs: 60_000, dice: 0 };
+    test('places on the least-loaded live relay, skipping draining, full and excluded ones', async () => {
+      await a.announceRelay(relay('busy', 5), 5000);
+      await a.announceRelay(relay('idle', 1), 5000);
+      await a.announceRelay({ ...relay('draining', 0), draining: true }, 5000);
+      await a.announceRelay({ ...relay('full', 0), maxSockets: 0 }, 5000);
+      expect(await b.admit({ ...base, counters: [] })).toMatchObject({ ok: true, relay: { id: 'idle' } });
+      expect(await b.admit({ ...base, counters: [], exclude: ['idle'] })).toMatchObject({ ok: true, relay: { id: 'busy' } });
+      expect(await b.admit({ ...base, counters: [], exclude: ['idle', 'busy'] })).toEqual({ ok: false, error: 'no_relay' });
+    });
+
+    test('counters refuse past their limit, and a refused create still counts', async () => {
+      await a.announceRelay(relay('r1'), 5000);
+      const counters = [{ key: 'ip:a', limit: 2 }];
+      expect((await a.admit({ ...base, counters })).ok).toBe(true);
+      expect((await b.admit({ ...base, counters })).ok).toBe(true);
+      expect(await a.admit({ ...base, counters })).toEqual({ ok: false, error: 'rate_limited' });
+      expect(await a.countHit('ip:a', 60_000)).toBe(4);
+    });
+
+    test('single use: the second admission of a jti is token_reused, on any store instance', async () => {
+      await a.announceRelay(relay('r1'), 5000);
+      const once = { key: 'jti:x', ttlMs: 5000 };
+      expect((await a.admit({ ...base, counters: [], once })).ok).toBe(true);
+      expect(await b.admit({ ...base, counters: [], once })).toEqual({ ok: false, error: 'token_reused' });
+    });
+
+    test("takes the token's slot on the chosen relay's run, and refuses past max", async () => {
+      await a.announceRelay(relay('r1'), 5000);
+      const slot = (socketId: string) => ({ key: 'tok', socketId, max: 1, ttlMs: 0 });
+      expect((await a.admit({ ...base, counters: [], slot: slot('s1') })).ok).toBe(true);
+      expect(await b.admit({ ...base, counters: [], slot: slot('s2') })).toEqual({ ok: false, error: 'socket_limit' });
+      await b.releaseSlot('tok', 's1');
+      expect((await b.admit({ ...base, counters: [], slot: slot('s2') })).ok).toBe(true);
+    });
+
+    test('slots held by a run whose liveness lapsed are reclaimed', async () => {
+      await a.announceRelay(relay('gone', 0, 'run1'), 60);
+      await a.announceRelay(relay('stays', 3), 5000);
+      expect(await a.admit({ ...base, counters: [], slot: { key: 'tok2', socketId: 's1', max: 1, ttlMs: 0 } })).toMatchObject({
+        ok: true,
+        relay: { id: 'gone' },
+      });
+      await until(async () => !(await b.liveRelays()).some((r) => r.id === 'gone'), 3000, 'the run lapsed');
+      expect(await b.admit({ ...base, counters: [], slot: { key: 'tok2', socketId: 's2', max: 1, ttlMs: 0 } })).toMatchObject({
+        ok: true,
+        relay: { id: 'stays' },
+      });
+    });
+  });
+
   test('countHit counts within a window', async () => {
     expect(await a.countHit('ip:1', 60_000)).toBe(1);
     expect(await b.countHit('ip:1', 60_000)).toBe(2);
     expect(await a.countHit('ip:2', 60_000)).toBe(1);
-  });
-
-  test('claimOnce is true only the first time', async () => {
-    expect(await a.claimOnce('jti:x', 60_000)).toBe(true);
-    expect(await b.claimOnce('jti:x', 60_000)).toBe(false);
-    expect(await b.claimOnce('jti:y', 60_000)).toBe(true);
   });
 });
 
