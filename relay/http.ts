@@ -19,7 +19,7 @@ import { corsHeaders, preflight } from './cors';
 import { readForm } from './form-body';
 import type { Relay } from './relay';
 import { parsePoll, parseSends } from './requests';
-import type { SendAnswer } from './session';
+import type { SendAnswer, Session } from './session';
 
 const ROUTE = /^\/([js])\/([^/]*)$/;
 
@@ -39,15 +39,15 @@ export function relayHandler(relay: Relay, c: RelayHttpConfig): (req: IncomingMe
       checkUrlLength(url, c.maxUrlBytes);
       if (req.method === 'OPTIONS') preflight(res, allow);
       else if (route[1] === 'j' && req.method === 'GET') poll(relay, id, req, res, query, allow, c);
-      else if (route[1] === 's' && req.method === 'GET') send(relay, id, req, res, query, allow, c);
+      else if (route[1] === 's' && req.method === 'GET') send(relay.sessionFor(id, requestOrigin(req)), res, query, allow, c);
       else if (route[1] === 's' && req.method === 'POST') {
         // Not a byte of the body is read for a socket that does not exist or is another origin's.
-        relay.sessionFor(id, requestOrigin(req));
+        const session = relay.sessionFor(id, requestOrigin(req));
         // d and t per send, plus n, cb and room for fields a newer client may add
         readForm(req, c.maxBodyBytes, 2 * c.maxBatchSends + 16, query, (err, fields) => {
           try {
             if (err) throw err;
-            send(relay, id, req, res, fields, allow, c);
+            send(session, res, fields, allow, c);
           } catch (e) {
             answerError(res, query, e, allow);
           }
@@ -82,17 +82,9 @@ function poll(
   if (!res.writableEnded) res.on('close', () => session.cancelPoll(waiter));
 }
 
-function send(
-  relay: Relay,
-  id: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-  fields: ParsedUrlQuery,
-  allow: HeaderList,
-  c: RelayHttpConfig,
-): void {
+function send(session: Session, res: ServerResponse, fields: ParsedUrlQuery, allow: HeaderList, c: RelayHttpConfig): void {
   const cb = callbackOf(fields);
-  const cancel = relay.send(id, requestOrigin(req), parseSends(fields, c.maxBatchSends), (a: SendAnswer) => {
+  const cancel = session.send(parseSends(fields, c.maxBatchSends), (a: SendAnswer) => {
     if (!res.writableEnded) sendOk(res, cb, a.duplicate ? { ok: true, n: a.n, duplicate: true } : { ok: true, n: a.n }, 201, allow);
   });
   if (!res.writableEnded) res.on('close', cancel);

@@ -11,9 +11,8 @@ import { HOST_AND_PORT } from '../shared/urls';
 import { errorFields, type Logger } from '../shared/log';
 import { newTrafficStats, type Metrics, type RelaySnapshot } from '../shared/metrics';
 import type { CoordinationStore, OpenRequest, OpenResult, RelayInfo } from '../shared/store/store';
-import type { SendParams } from './inbox';
 import type { PollParams } from './requests';
-import { Session, type PollWaiter, type SendReply, type SessionHooks, type SessionLimits } from './session';
+import { Session, type PollWaiter, type SessionHooks, type SessionLimits } from './session';
 import type { TargetPolicy } from './target-policy';
 import { connectUpstream } from './upstream';
 
@@ -158,11 +157,6 @@ export class Relay {
     const session = this.sessionFor(id, origin);
     session.poll(p.ack, p.ttlMs, waiter);
     return session;
-  }
-
-  /** §4: sends on socket `id`; `reply` gets the answer (see Session.send). Returns a cancel. */
-  send(id: string, origin: string | undefined, sends: readonly SendParams[], reply: SendReply): () => void {
-    return this.sessionFor(id, origin).send(sends, reply);
   }
 
   /** §6.2: unknown and closed sockets answer alike; a socket of another page origin is refused as such. */

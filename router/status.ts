@@ -131,6 +131,8 @@ function between(prev: Sample | undefined, cur: Sample, heartbeatMs: number): Om
 /** The samples of the last `keepMs`, and the view of them. */
 export class StatusHistory {
   private samples: Sample[] = [];
+  /** the chart: one point per sample, made once, when the sample arrives */
+  private points: StatusView['history'] = [];
 
   constructor(
     private readonly heartbeatMs: number,
@@ -138,24 +140,25 @@ export class StatusHistory {
   ) {}
 
   add(sample: Sample): void {
+    const { totals } = between(this.samples[this.samples.length - 1], sample, this.heartbeatMs);
     this.samples.push(sample);
+    this.points.push({
+      at: sample.at,
+      sockets: totals.sockets,
+      messagesPerSecond: totals.messagesPerSecond,
+      refusalsPerSecond: totals.refusalsPerSecond,
+    });
     const oldest = sample.at - this.keepMs;
-    while (this.samples.length > 2 && this.samples[0].at < oldest) this.samples.shift();
+    while (this.samples.length > 2 && this.samples[0].at < oldest) {
+      this.samples.shift();
+      this.points.shift();
+    }
   }
 
   view(): StatusView | undefined {
     const n = this.samples.length;
     if (n === 0) return undefined;
-    const history = this.samples.map((s, i) => {
-      const v = between(this.samples[i - 1], s, this.heartbeatMs);
-      return {
-        at: s.at,
-        sockets: v.totals.sockets,
-        messagesPerSecond: v.totals.messagesPerSecond,
-        refusalsPerSecond: v.totals.refusalsPerSecond,
-      };
-    });
-    return { ...between(this.samples[n - 2], this.samples[n - 1], this.heartbeatMs), history };
+    return { ...between(this.samples[n - 2], this.samples[n - 1], this.heartbeatMs), history: [...this.points] };
   }
 }
 
