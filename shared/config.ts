@@ -345,7 +345,7 @@ const SETTINGS: readonly Setting[] = [
     env: 'MAX_BATCH_SENDS',
     key: 'maxBatchSends',
     kind: 'int',
-    def: '1000',
+    def: '500',
     min: 1,
     max: 100000,
     roles: ['all', 'relay'],

@@ -66,7 +66,7 @@ export class Batcher {
 
   constructor(
     private readonly post: (batch: string[]) => Promise<void>,
-    // as polysocket.js batches (the relay takes at most MAX_BATCH_SENDS, 1000 by default)
+    // as polysocket.js batches (the relay takes at most MAX_BATCH_SENDS, 500 by default)
     private readonly maxBatch = 500,
   ) {}
 

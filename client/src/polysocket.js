@@ -41,7 +41,7 @@
     createTimeout: 20000,
     giveUp: 30000,
     batchBytes: 65536,
-    // most sends in one batched request (the relay's MAX_BATCH_SENDS defaults to 1000)
+    // most sends in one batched request (the relay's MAX_BATCH_SENDS defaults to 500)
     batchItems: 500
   };
 
