@@ -7,6 +7,8 @@
  *   BENCH_QUICK=1 npm run bench     smaller counts, for a smoke run
  *   BENCH_ONLY=heavy npm run bench  only the worst event-loop delay under the heaviest requests
  *   BENCH_ONLY=browser npm run bench  only the page-level rows, measured in Debian's Chromium
+ *   BENCH_ONLY=idle BENCH_IDLE=1000,9000 npm run bench  one relay with that many idle sockets
+ *     (BENCH_LISTEN_BACKLOG=16 shrinks its accept queue, to show what a full one does)
  *   BENCH_BASELINE=/path/to/other/checkout npm run bench
  *                                   adds that checkout's polysocket (built there) as rows of
  *                                   their own, so a change is compared with its parent in one run
@@ -25,6 +27,7 @@ import { withTimeout } from '../shared/timeout';
 import { collectGarbage, inspectable } from './heap';
 import { type BrowserRow, browserRows } from './browser';
 import { type HeavyRow, heavyRequests } from './heavy';
+import { type TcpCounters, tcpCounters, tcpDelta } from './tcp-counters';
 import { CLI, children, polysocket, ROOT, rssKb, server, stop, type Proc } from '../test/harness/processes';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -149,7 +152,7 @@ interface Row {
   createP50Ms?: number;
   createP99Ms?: number;
   createsPerSec?: number;
-  heartbeats?: { answered: number; lateOver1s: number; maxLateMs: number; lastRound?: number };
+  heartbeats?: { answered: number; lateOver1s: number; maxLateMs: number; lastRound?: number; tcp?: TcpCounters };
   error?: string;
 }
 
@@ -313,6 +316,7 @@ async function polysocketIdle(
 ): Promise<void> {
   const ttl = 5000;
   const hb = { answered: 0, lateOver1s: 0, maxLateMs: 0 };
+  const tcpBefore = tcpCounters();
   const stops = await idle(row, relay, async () => {
     const created = JSON.parse((await httpRequest(`${routerBase}/create?from=bench&target=${encodeURIComponent(target)}`)).text);
     if (!created.ok) throw new Error(`create: ${created.error}`);
@@ -340,7 +344,7 @@ async function polysocketIdle(
   await whileIdle?.();
   await round;
   stops.forEach((s) => s());
-  row.heartbeats = { ...hb, lastRound: hb.answered - before };
+  row.heartbeats = { ...hb, lastRound: hb.answered - before, tcp: tcpDelta(tcpBefore) };
 }
 
 /**
@@ -351,7 +355,12 @@ async function polysocketIdle(
 async function manyIdle(): Promise<string[]> {
   const inspect = await inspectable();
   const up = await server('upstream');
-  const env = { REDIS_URL, STORE_PREFIX: `psbench:${randomBytes(4).toString('hex')}:idle:` };
+  const env = {
+    REDIS_URL,
+    STORE_PREFIX: `psbench:${randomBytes(4).toString('hex')}:idle:`,
+    // BENCH_LISTEN_BACKLOG: the relay's accept queue, to show what a full one does to heartbeats
+    ...(process.env.BENCH_LISTEN_BACKLOG ? { LISTEN_BACKLOG: process.env.BENCH_LISTEN_BACKLOG } : {}),
+  };
   const relay = await polysocket('relay', env, undefined, inspect.args);
   const router = await polysocket('router', env);
   const row: Row = { name: `polysocket (split), ${N.idle.join(' then ')} idle sockets` };
@@ -381,10 +390,11 @@ async function manyIdle(): Promise<string[]> {
       'heartbeats answered (last round)',
       'late > 1 s',
       'max lateness ms',
+      'listen overflows / SYNs retransmitted',
       'busy socket echo p50 ms',
       'p99 ms',
     ]),
-    '|---|---|---|---|---|---|---|',
+    '|---|---|---|---|---|---|---|---|',
     tableRow([
       row.name,
       Object.entries(row.idleKbPerSocket ?? {})
@@ -393,6 +403,7 @@ async function manyIdle(): Promise<string[]> {
       hb ? `${hb.answered} (${hb.lastRound})` : '—',
       String(hb?.lateOver1s ?? '—'),
       String(hb?.maxLateMs ?? '—'),
+      tcpCell(hb?.tcp),
       fmt(percentile(busy, 50), 3),
       fmt(percentile(busy, 99), 3),
     ]),
@@ -560,6 +571,9 @@ function heavyTable(heavy: HeavyRow[]): string[] {
   ];
 }
 
+/** while the idle sockets connected and heartbeated (bench/tcp-counters.ts) */
+const tcpCell = (t: TcpCounters | undefined): string => (t ? `${t.listenOverflows} / ${t.synRetrans}` : '—');
+
 function fmt(v: number | undefined, digits = 2): string {
   return v === undefined ? '—' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
 }
@@ -607,8 +621,9 @@ function report(rows: Row[], heavy: HeavyRow[], browser: BrowserRow[]): void {
       'heartbeats answered (last round, all sockets open)',
       'late > 1 s',
       'max lateness ms',
+      'listen overflows / SYNs retransmitted',
     ]),
-    '|---|---|---|---|---|---|---|',
+    '|---|---|---|---|---|---|---|---|',
     ...rows
       .filter((r) => r.createP50Ms !== undefined)
       .map((r) =>
@@ -620,6 +635,7 @@ function report(rows: Row[], heavy: HeavyRow[], browser: BrowserRow[]): void {
           r.heartbeats ? `${r.heartbeats.answered} (${r.heartbeats.lastRound})` : '—',
           String(r.heartbeats?.lateOver1s ?? '—'),
           String(r.heartbeats?.maxLateMs ?? '—'),
+          tcpCell(r.heartbeats?.tcp),
         ]),
       ),
   ];
