@@ -106,6 +106,9 @@ export class MemoryStore implements CoordinationStore {
     if (req.slot && !(await this.acquireSlot(req.slot.key, req.slot.socketId, relayInstance(relay), req.slot.max))) {
       return { ok: false, error: 'socket_limit' };
     }
+    // Counts itself at once (the relay's next heartbeat replaces the estimate), as admit.lua does.
+    const stored = this.relays.get(relay.id);
+    if (stored) stored.sockets++;
     return { ok: true, relay };
   }
 

@@ -128,7 +128,9 @@ export interface CoordinationStore {
    * over its limit: `rate_limited`), claims single use (`token_reused`), picks the least-loaded
    * live relay that is neither draining, full nor excluded, ties by `dice` (`no_relay`), and takes
    * the token's slot on that relay's run, reclaiming slots of dead runs first (`socket_limit`).
-   * What was done before a refusal stays done (a refused create still counts).
+   * What was done before a refusal stays done (a refused create still counts). An admitted create
+   * adds one to its relay's load at once, until that relay's next announce replaces the figure,
+   * so a burst of creates between heartbeats spreads evenly.
    */
   admit(req: AdmitRequest): Promise<AdmitResult>;
   /** Gives a slot back; releasing one that is not held is a no-op. */

@@ -189,6 +189,21 @@ describe.each([
       expect(await b.admit({ ...base, counters: [], exclude: ['idle', 'busy'] })).toEqual({ ok: false, error: 'no_relay' });
     });
 
+    test("each admission adds to its relay's load at once, so creates between heartbeats spread evenly", async () => {
+      await a.announceRelay(relay('r1', 0), 5000);
+      await a.announceRelay(relay('r2', 0), 5000);
+      const placed: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const r = await (i % 2 ? a : b).admit({ ...base, counters: [] });
+        if (r.ok) placed.push(r.relay.id);
+      }
+      expect(placed.filter((id) => id === 'r1')).toHaveLength(3);
+      expect(placed.filter((id) => id === 'r2')).toHaveLength(3);
+      // the relay's own count, at its next announce, replaces the estimate
+      await a.announceRelay(relay('r1', 0), 5000);
+      expect(await b.admit({ ...base, counters: [] })).toMatchObject({ ok: true, relay: { id: 'r1' } });
+    });
+
     test('counters refuse past their limit, and a refused create still counts', async () => {
       await a.announceRelay(relay('r1'), 5000);
       const counters = [{ key: 'ip:a', limit: 2 }];

@@ -64,4 +64,11 @@ if max > 0 then
   redis.call('HSET', KEYS[4], ARGV[5], r.id .. '/' .. r.boot)
   if tonumber(ARGV[7]) > 0 then redis.call('PEXPIRE', KEYS[4], ARGV[7]) end
 end
+
+-- The placement counts itself at once: relays publish their load only every heartbeat, and a
+-- storm of creates in between would otherwise all land on the relay that looked least loaded.
+-- The relay's next heartbeat replaces this estimate with its own count.
+local placed = cjson.decode(best)
+placed.sockets = placed.sockets + 1
+redis.call('SET', ARGV[8] .. placed.id, cjson.encode(placed), 'KEEPTTL')
 return {1, best}
