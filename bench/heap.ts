@@ -20,23 +20,35 @@ export async function inspectable(): Promise<Inspectable> {
 }
 
 export async function collectGarbage(port: number, timeoutMs = 30_000): Promise<void> {
+  await inspectorCall(port, 'HeapProfiler.collectGarbage', timeoutMs);
+}
+
+/** One inspector method on the process's first target; its result. */
+async function inspectorCall(port: number, method: string, timeoutMs: number): Promise<any> {
   const targets = JSON.parse((await httpRequest(`http://127.0.0.1:${port}/json/list`, { timeoutMs })).text) as {
     webSocketDebuggerUrl: string;
   }[];
   const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('collectGarbage: no answer')), timeoutMs);
+    return await new Promise<any>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${method}: no answer`)), timeoutMs);
       ws.once('error', reject);
-      ws.once('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+      ws.once('open', () => ws.send(JSON.stringify({ id: 1, method })));
       ws.on('message', (d) => {
-        if (JSON.parse(String(d)).id === 1) {
+        const m = JSON.parse(String(d));
+        if (m.id === 1) {
           clearTimeout(timer);
-          resolve();
+          resolve(m.result);
         }
       });
     });
   } finally {
     ws.close();
   }
+}
+
+/** The V8 heap in use (Runtime.getHeapUsage), through the inspector on loopback. */
+export async function heapUsedBytes(port: number, timeoutMs = 30_000): Promise<number> {
+  const answer = await inspectorCall(port, 'Runtime.getHeapUsage', timeoutMs);
+  return Number(answer.usedSize);
 }

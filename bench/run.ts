@@ -7,6 +7,8 @@
  *   BENCH_QUICK=1 npm run bench     smaller counts, for a smoke run
  *   BENCH_ONLY=heavy npm run bench  only the worst event-loop delay under the heaviest requests
  *   BENCH_ONLY=browser npm run bench  only the page-level rows, measured in Debian's Chromium
+ *   BENCH_ONLY=storm npm run bench  the reconnect storm (BENCH_STORM sockets on a relay killed)
+ *                                   and one router's heap over BENCH_CREATES creates
  *   BENCH_ONLY=idle BENCH_IDLE=1000,9000 npm run bench  one relay with that many idle sockets
  *     (BENCH_LISTEN_BACKLOG=16 shrinks its accept queue, to show what a full one does)
  *   BENCH_BASELINE=/path/to/other/checkout npm run bench
@@ -27,6 +29,7 @@ import { withTimeout } from '../shared/timeout';
 import { collectGarbage, inspectable } from './heap';
 import { type BrowserRow, browserRows } from './browser';
 import { type HeavyRow, heavyRequests } from './heavy';
+import { reconnectStorm, routerMemory } from './storm';
 import { type TcpCounters, tcpCounters, tcpDelta } from './tcp-counters';
 import { CLI, children, polysocket, ROOT, rssKb, server, stop, type Proc } from '../test/harness/processes';
 
@@ -40,6 +43,8 @@ const N = {
   creates: QUICK ? 100 : 500,
   createsParallel: QUICK ? 400 : 2000,
   idle: process.env.BENCH_IDLE ? process.env.BENCH_IDLE.split(',').map(Number) : QUICK ? [200, 500] : [1000, 5000],
+  storm: Number(process.env.BENCH_STORM ?? (QUICK ? 500 : 5000)),
+  routerCreates: Number(process.env.BENCH_CREATES ?? (QUICK ? 4000 : 100_000)),
 };
 const PAYLOAD = 'x'.repeat(56); // + an 8-character counter = 64 bytes
 const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
@@ -421,6 +426,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${(await manyIdle()).join('\n')}\n`);
     return;
   }
+  if (process.env.BENCH_ONLY === 'storm') {
+    process.stdout.write(`${(await stormTables()).join('\n')}\n`);
+    return;
+  }
   if (process.env.BENCH_ONLY === 'heavy') {
     process.stdout.write(`${heavyTable(await heavyRequests(REDIS_URL, `psbench:${randomBytes(4).toString('hex')}:heavy:`)).join('\n')}\n`);
     return;
@@ -548,7 +557,41 @@ async function main(): Promise<void> {
   const heavy = await heavyRequests(REDIS_URL, `${prefix}heavy:`);
   process.stderr.write('in the browser: echoes and bursts measured inside Chromium...\n');
   const browser = await browserRows();
-  report(rows, heavy, browser);
+  process.stderr.write(`reconnect storm (${N.storm} sockets), then ${N.routerCreates} creates on one router...\n`);
+  const storm = await stormTables();
+  report(rows, heavy, browser, storm);
+}
+
+/** The reconnect storm and the router's memory over many creates (bench/storm.ts), as tables. */
+async function stormTables(): Promise<string[]> {
+  const s = await reconnectStorm(REDIS_URL, N.storm);
+  agent.destroy();
+  const m = await routerMemory(REDIS_URL, N.routerCreates);
+  agent.destroy();
+  const refused = Object.entries(s.refused).map(([k, v]) => `${k} ${v}`);
+  return [
+    '| reconnect storm: a relay killed, 2 routers, 2 relays left | sockets | pages closed (giveUp) after, ms |' +
+      ' re-create p50 / p99 / max ms | first re-create → last open ms | kill → last open ms | creates/s | refused, retried |' +
+      " sockets per relay left | routers' CPU µs per create |",
+    '|---|---|---|---|---|---|---|---|---|---|',
+    tableRow([
+      `giveUp ${s.giveUpMs} ms`,
+      String(s.sockets),
+      `${s.learnedMs.first}–${s.learnedMs.last}`,
+      `${s.recreateMs.p50} / ${s.recreateMs.p99} / ${s.recreateMs.max}`,
+      String(s.stormMs),
+      String(s.allOpenMs),
+      fmt(s.createsPerSec),
+      refused.length ? refused.join(', ') : 'none',
+      Object.values(s.perRelay).join(' / '),
+      fmt(s.routerCpuUsPerCreate, 0),
+    ]),
+    '',
+    `| one router, ${m.creates.toLocaleString('en-US')} creates (each socket left at once) | heap KB after a full GC: ` +
+      `${m.heapKb.map(([n]) => n.toLocaleString('en-US')).join(' / ')} creates | creates/s (32 at once) | router CPU µs per create |`,
+    '|---|---|---|---|',
+    tableRow(['', m.heapKb.map(([, kb]) => fmt(kb, 0)).join(' / '), fmt(m.createsPerSec), fmt(m.routerCpuUsPerCreate, 0)]),
+  ];
 }
 
 function browserTable(rows: BrowserRow[]): string[] {
@@ -580,7 +623,7 @@ function fmt(v: number | undefined, digits = 2): string {
 
 const tableRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 
-function report(rows: Row[], heavy: HeavyRow[], browser: BrowserRow[]): void {
+function report(rows: Row[], heavy: HeavyRow[], browser: BrowserRow[], storm: string[]): void {
   const cpu = os.cpus();
   const memory = `${Math.round(os.totalmem() / 2 ** 30)} GiB`;
   const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${memory}, Node ${process.version}, ${os.type()} ${os.release()}`;
@@ -675,7 +718,7 @@ function report(rows: Row[], heavy: HeavyRow[], browser: BrowserRow[]): void {
       )} |`,
     );
   }
-  lines.push('', ...heavyTable(heavy), '', ...browserTable(browser));
+  lines.push('', ...heavyTable(heavy), '', ...browserTable(browser), '', ...storm);
   const errors = rows.filter((r) => r.error);
   if (errors.length) lines.push('', ...errors.map((r) => `error in ${r.name}: ${r.error}`));
   const text = lines.join('\n');

@@ -47,6 +47,9 @@ export function start(
     let started = false;
     let adminPort: number | undefined;
     child.stdout!.on('data', (d: Buffer) => {
+      // Once started, a child nobody listens to is only drained: parsing every log line here would
+      // make a busy load generator a slow reader, and a slow reader blocks the child's log writes.
+      if (started && !onLine && adminPort !== undefined) return;
       buf += d.toString();
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
