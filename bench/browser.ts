@@ -3,6 +3,11 @@
  * playwright-core, as the tests drive it), for the native WebSocket, polysocket.js (CORS sends, and
  * JSONP only), socket.io-client over polling and sockjs-client over xhr-polling and xhr-streaming.
  * Every row's page is open at once and the echoes are taken round-robin, like the Node rows.
+ *
+ * Two floor rows answer whether a streamed receive would pay: a bare server (below, no relay,
+ * no upstream, no framing) echoes each POST into either a held long-poll or one fetch-streamed
+ * response that stays open. The gap between them is all a streamed receive could win in this
+ * browser; the rest of an echo is the POST itself.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -62,8 +67,64 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
+/**
+ * The floors' server: POST /poll/send answers the held GET /poll/recv (or queues), POST
+ * /stream/send writes a line into the open GET /stream/recv. One page per mode, CORS simple requests.
+ */
+function floorServer(): http.Server {
+  let held: http.ServerResponse | undefined;
+  let queued: string[] = [];
+  let stream: http.ServerResponse | undefined;
+  return http.createServer((req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Cache-Control', 'no-store');
+    if (req.url === '/poll/recv') {
+      if (queued.length) res.end(JSON.stringify(queued));
+      else held = res;
+      queued = [];
+      return;
+    }
+    if (req.url === '/stream/recv') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      res.flushHeaders();
+      stream = res;
+      return;
+    }
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      res.end('ok');
+      if (req.url === '/stream/send') stream?.write(`${body}\n`);
+      else if (held) {
+        held.end(JSON.stringify([body]));
+        held = undefined;
+      } else queued.push(body);
+    });
+  });
+}
+
+/** Page side of the floors: XHR sends, and a receive by long-poll or by one streamed fetch. */
+const floorOpener = (base: string, mode: 'poll' | 'stream') =>
+  `function (m) { return new Promise(function (r) {
+    function send(d) { var x = new XMLHttpRequest(); x.open('POST', ${JSON.stringify(base)} + '/${mode}/send'); x.send(d); }
+    ${
+      mode === 'poll'
+        ? `(function poll() { var x = new XMLHttpRequest(); x.open('GET', ${JSON.stringify(base)} + '/poll/recv');
+             x.onload = function () { JSON.parse(x.responseText).forEach(function (d) { m({ data: d }); }); poll(); }; x.send(); })();
+           r(send);`
+        : `fetch(${JSON.stringify(base)} + '/stream/recv').then(function (res) {
+             var rd = res.body.getReader(), dec = new TextDecoder(), buf = '';
+             (function pump() { rd.read().then(function (c) { if (c.done) return; buf += dec.decode(c.value, { stream: true });
+               for (var i; (i = buf.indexOf('\\n')) >= 0; buf = buf.slice(i + 1)) m({ data: buf.slice(0, i) }); pump(); }); })();
+             r(send); });`
+    } }); }`;
+
 export async function browserRows(): Promise<BrowserRow[]> {
   const upstream = await server('upstream');
+  const floor = floorServer();
+  await new Promise<void>((r) => floor.listen(0, '127.0.0.1', r));
+  const floorBase = `http://127.0.0.1:${(floor.address() as AddressInfo).port}`;
   const aio = await polysocket('start', {});
   const sockjs = await server('sockjs');
   const sio = await server('socketio');
@@ -123,6 +184,8 @@ export async function browserRows(): Promise<BrowserRow[]> {
         's.send(d);',
       ),
     ]),
+    ['floor: bare server, XHR long-poll receive', [], floorOpener(floorBase, 'poll')],
+    ['floor: bare server, fetch-streamed receive', [], floorOpener(floorBase, 'stream')],
   ];
 
   const rows: BrowserRow[] = subjects.map(([name]) => ({ name }));
@@ -172,6 +235,8 @@ export async function browserRows(): Promise<BrowserRow[]> {
   } finally {
     await browser.close();
     pages.close();
+    floor.close();
+    floor.closeAllConnections();
     [upstream, aio, sockjs, sio].forEach(stop);
   }
   return rows;
