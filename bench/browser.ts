@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../test/helpers/browser';
+import { percentile } from './stats';
 import { polysocket, ROOT, server, stop } from '../test/harness/processes';
 
 export interface BrowserRow {
@@ -62,10 +63,6 @@ const LIBS: Record<string, string> = {
   'socket.io': 'socket.io-client/dist/socket.io.min.js',
   sockjs: 'sockjs-client/dist/sockjs.min.js',
 };
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
-}
 
 /**
  * The floors' server: POST /poll/send answers the held GET /poll/recv (or queues), POST

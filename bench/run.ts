@@ -15,9 +15,8 @@
  *                                   adds that checkout's polysocket (built there) as rows of
  *                                   their own, so a change is compared with its parent in one run
  */
-import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { agent, httpRequest, type BenchClient } from './clients/client';
@@ -29,6 +28,7 @@ import { withTimeout } from '../shared/timeout';
 import { collectGarbage, inspectable } from './heap';
 import { type BrowserRow, browserRows } from './browser';
 import { type HeavyRow, heavyRequests } from './heavy';
+import { cpuMs, percentile } from './stats';
 import { reconnectStorm, routerMemory } from './storm';
 import { type TcpCounters, tcpCounters, tcpDelta } from './tcp-counters';
 import { CLI, children, polysocket, ROOT, rssKb, server, stop, type Proc } from '../test/harness/processes';
@@ -47,12 +47,6 @@ const N = {
   routerCreates: Number(process.env.BENCH_CREATES ?? (QUICK ? 4000 : 100_000)),
 };
 const PAYLOAD = 'x'.repeat(56); // + an 8-character counter = 64 bytes
-const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
-
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
 
 /* ---------- measuring ---------- */
 
@@ -94,10 +88,6 @@ async function idleOn(row: Row, kind: string, connect: (port: number) => Promise
 
 function median<T>(xs: T[], key: (x: T) => number): T {
   return [...xs].sort((x, y) => key(x) - key(y))[Math.floor(xs.length / 2)];
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** Resolves once `count` more messages arrived. */

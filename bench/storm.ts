@@ -14,9 +14,9 @@
  * socket left at once, so the relay holds none), its heap read after a full GC at every quarter.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { httpRequest } from './clients/client';
 import { collectGarbage, heapUsedBytes, inspectable } from './heap';
+import { cpuMs, percentile } from './stats';
 import { polysocket, type Proc, server, stop } from '../test/harness/processes';
 import { until } from '../test/harness/until';
 
@@ -50,15 +50,7 @@ const BACKOFF_MAX_MS = 5000;
 const backoff = (failures: number) => Math.min(BACKOFF_MAX_MS, 100 * 2 ** failures);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** CPU time (user + system) of a process so far, in µs (clock ticks are 10 ms here). */
-function cpuUs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10_000;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : Number.NaN;
-}
+const cpuUs = (pid: number) => cpuMs(pid) * 1000;
 
 class StormPage {
   url = '';
@@ -212,7 +204,6 @@ export async function routerMemory(redisUrl: string, creates: number): Promise<R
     await inParallel(2000, 32, one); // warm-up: V8's code, the pools, Redis scripts loaded
     const points: [number, number][] = [[0, await heapKb()]];
     const cpuBefore = cpuUs(router.pid);
-    const t0 = Date.now();
     let busyMs = 0;
     for (let q = 1; q <= 4; q++) {
       const t = Date.now();
@@ -220,7 +211,6 @@ export async function routerMemory(redisUrl: string, creates: number): Promise<R
       busyMs += Date.now() - t;
       points.push([(q * creates) / 4, await heapKb()]);
     }
-    void t0;
     return {
       creates,
       heapKb: points,
