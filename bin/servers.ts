@@ -13,6 +13,7 @@ import { SocketCreator } from '../router/create';
 import { routerRoutes } from '../router/http';
 import { rankRelays } from '../router/pick-relay';
 import { announceRouter } from '../router/presence';
+import { RunLiveness } from '../router/run-liveness';
 import { sampleStatus, StatusHistory } from '../router/status';
 import { statusRoutes } from '../router/status-page';
 import { DEMO_KEY_ID, KeyedVerifier, TokenVerifier, type Verifier } from '../router/token';
@@ -169,7 +170,7 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
     app.use(demoRoutes({ key: demoKey, target: demoTarget, port, network: c.network, audience: c.tokenAudience, issuer: c.tokenIssuer }));
   }
   app.use(clientScriptRoutes());
-  app.use(routerRoutes(creator, new TrustedProxies(c.trustProxy)));
+  app.use(routerRoutes(creator, new RunLiveness(store), new TrustedProxies(c.trustProxy)));
   finishApp(app, log);
   const relayFirst = relayHandler(relay, c);
   server.on('request', (req, res) => relayFirst(req, res) || app(req, res));
@@ -209,7 +210,7 @@ export async function startRouter(config: Config, log: Logger, store?: Coordinat
   const app = createApp(config.maxUrlBytes);
   const admin = await startAdmin(config, log, { store: s, placement: placement(s) }, metrics, app, presence.status);
   app.use(clientScriptRoutes());
-  app.use(routerRoutes(creator, new TrustedProxies(config.trustProxy)));
+  app.use(routerRoutes(creator, new RunLiveness(s), new TrustedProxies(config.trustProxy)));
   finishApp(app, log);
   const server = createServer(config);
   server.on('request', app);

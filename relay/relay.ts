@@ -233,7 +233,7 @@ export class Relay {
     const host = c.network && !c.explicitPublicHost && req.host && HOST_AND_PORT.test(req.host) ? req.host : c.publicHost;
     // An IP address has no subdomains; neither does a name without wildcard DNS (SUBDOMAINS=false).
     const fqdn = c.subdomains && !isIpHost(host) ? `${req.uniq}.${host}` : host;
-    return { ok: true, fqdn, url: `${c.publicScheme}://${fqdn}`, protocol: ws.protocol };
+    return { ok: true, fqdn, url: `${c.publicScheme}://${fqdn}`, protocol: ws.protocol, run: this.boot };
   }
 
   /** The router never learned of this socket (it gave up, or the store went away): nobody will use it. */

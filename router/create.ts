@@ -38,6 +38,8 @@ export interface Created {
   fqdn: string;
   url: string;
   protocol: string;
+  /** the relay run holding the socket, for GET /alive (router/run-liveness.ts) */
+  run: string;
 }
 
 /** Relays tried for one create before giving up (each refusal is a draining or vanished relay). */
@@ -151,7 +153,7 @@ export class SocketCreator {
       const result = await this.store.requestOpen(relay.id, req, this.c.createTimeoutMs);
       if (result.ok) {
         this.log.info('create_ok', { socket: req.socketId, relay: relay.id, target: target.host, from });
-        return { ok: true, socket: req.socketId, fqdn: result.fqdn, url: result.url, protocol: result.protocol };
+        return { ok: true, socket: req.socketId, fqdn: result.fqdn, url: result.url, protocol: result.protocol, run: result.run };
       }
       if (req.slotKey) await this.store.releaseSlot(req.slotKey, req.socketId);
       if (result.error !== 'relay_unavailable') throw new PolysocketError(result.error, result.message);

@@ -28,8 +28,10 @@ export function newUniqLabel(): string {
   return `u${random(6).toString('hex')}`;
 }
 
+/** 72 random bits: request ids, and a relay run's boot (which pages hold as `run`). */
 export function newRequestId(): string {
   return random(9).toString('base64url');
 }
 
 export const SOCKET_ID = /^[A-Za-z0-9_-]{22,64}$/;
+export const REQUEST_ID = /^[A-Za-z0-9_-]{12}$/;

@@ -760,6 +760,7 @@
       }
       self._base = r.url;
       self._sid = r.socket;
+      self._run = r.run || '';
       set(self, 'protocol', r.protocol || '');
       self._post = canPost(self._base);
       if (self._readyState === CLOSING) {
@@ -938,6 +939,7 @@
     var now = new Date().getTime();
     if (!self._since) self._since = now;
     if (now - self._since > cfg.giveUp) return self._gone(1006, '', 'connection_lost');
+    self._watchRelay();
     var delay = Math.min(5000, 100 * Math.pow(2, failures || 0));
     clearT(self._timers[what]);
     self._timers[what] = later(function () {
@@ -945,6 +947,28 @@
       if (what === '_poll') self._poll((failures || 0) + 1);
       else self._flush();
     }, delay);
+  };
+
+  /**
+   * While requests fail, ask the router whether the relay run holding this socket still lives
+   * (docs/PROTOCOL.md §2.1): a killed relay is learned once its registration lapses (seconds),
+   * not after giveUp. The router holds each question until the run dies or `wait` passes; one
+   * question at a time, one a second at most, until a request succeeds.
+   */
+  proto._watchRelay = function () {
+    var self = this;
+    if (!self._run || self._watching) return;
+    self._watching = true;
+    var asked = new Date().getTime();
+    jsonp(cfg.router.replace(/\/+$/, '') + '/alive?' + query({ run: self._run, wait: 5000 }), 20000, function (err, r) {
+      if (self._readyState === CLOSED) return;
+      if (!err && r && r.ok && r.alive === false) return self._gone(1006, '', 'relay_gone');
+      self._timers._watch = later(function () {
+        self._timers._watch = null;
+        self._watching = false;
+        if (self._since) self._watchRelay();
+      }, Math.max(0, 1000 - (new Date().getTime() - asked)));
+    });
   };
 
   proto._closed = function (code, reason) {

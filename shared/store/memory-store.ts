@@ -24,6 +24,8 @@ const SWEEP_AT = 10_000;
 
 export class MemoryStore implements CoordinationStore {
   private readonly relays = new Map<string, RelayInfo & Expiring>();
+  /** boot -> expiry: outlives withdrawRelay, since a draining relay still holds its sockets */
+  private readonly runs = new Map<string, Expiring>();
   private readonly handlers = new Map<string, OpenHandler>();
   private readonly undelivered = new Map<string, UndeliveredHandler>();
   private readonly slots = new Map<string, Map<string, string>>();
@@ -34,7 +36,10 @@ export class MemoryStore implements CoordinationStore {
   constructor(private readonly now: () => number = Date.now) {}
 
   async announceRelay(info: RelayInfo, ttlMs: number): Promise<void> {
-    this.relays.set(info.id, { ...info, expiresAt: this.now() + ttlMs });
+    const now = this.now();
+    this.relays.set(info.id, { ...info, expiresAt: now + ttlMs });
+    if (!this.runs.has(info.boot)) sweep(this.runs, now);
+    this.runs.set(info.boot, { expiresAt: now + ttlMs });
   }
 
   async withdrawRelay(id: string): Promise<void> {
@@ -43,6 +48,11 @@ export class MemoryStore implements CoordinationStore {
 
   async liveRelays(): Promise<RelayInfo[]> {
     return unexpired(this.relays, this.now());
+  }
+
+  async runAlive(boot: string): Promise<boolean> {
+    const run = this.runs.get(boot);
+    return run !== undefined && run.expiresAt > this.now();
   }
 
   async serveOpens(relayId: string, handler: OpenHandler, undelivered?: UndeliveredHandler): Promise<() => Promise<void>> {

@@ -5,6 +5,7 @@
  *   relays             SET of relay ids ever announced (dead ones are pruned on read)
  *   relay:<id>         JSON RelayInfo, expiring: its presence is the relay's liveness
  *   alive:<id>/<boot>  expiring marker of one run of a relay (slots name it: a restart is a new run)
+ *   run:<boot>         the same marker by boot alone, which pages hold (GET /alive): relay ids stay private
  *   slots:<key>        HASH socketId -> <relayId>/<boot>, the sockets a token holds
  *   routers            SET of router ids ever announced; router:<id> its expiring heartbeat (status page)
  *   rate:<key>:<win>   counter of a fixed rate-limit window
@@ -186,6 +187,7 @@ export class RedisStore implements CoordinationStore {
         .multi()
         .set(`${this.p}relay:${info.id}`, JSON.stringify(info), 'PX', ttlMs)
         .set(`${this.p}alive:${relayInstance(info)}`, '1', 'PX', ttlMs)
+        .set(`${this.p}run:${info.boot}`, '1', 'PX', ttlMs)
         .sadd(`${this.p}relays`, info.id)
         .exec(),
     );
@@ -197,6 +199,10 @@ export class RedisStore implements CoordinationStore {
 
   liveRelays(): Promise<RelayInfo[]> {
     return this.live<RelayInfo>('relays', 'relay:');
+  }
+
+  async runAlive(boot: string): Promise<boolean> {
+    return (await this.run(() => this.cmd.exists(`${this.p}run:${boot}`))) === 1;
   }
 
   /** The members of set `setKey` whose `<keyPrefix><id>` has not expired; expired ids are pruned from the set. */

@@ -70,7 +70,10 @@ export interface OpenRequest {
   upstreamHeaders?: Record<string, string>;
 }
 
-export type OpenResult = { ok: true; fqdn: string; url: string; protocol: string } | { ok: false; error: ErrorCode; message: string };
+/** `run`: the relay's boot, which a page can later ask a router about (runAlive, GET /alive). */
+export type OpenResult =
+  | { ok: true; fqdn: string; url: string; protocol: string; run: string }
+  | { ok: false; error: ErrorCode; message: string };
 
 export type OpenHandler = (req: OpenRequest) => Promise<OpenResult>;
 /** The relay's answer could not reach the router, or came after it gave up: the socket is nobody's. */
@@ -107,6 +110,11 @@ export interface CoordinationStore {
   withdrawRelay(id: string): Promise<void>;
   /** The relays whose registration has not expired, as last announced; may be up to one heartbeat stale. */
   liveRelays(): Promise<RelayInfo[]>;
+  /**
+   * Whether the relay run with this `boot` is still announcing (draining counts as alive: it still
+   * holds its sockets). False once its registration expired, and for a boot never seen.
+   */
+  runAlive(boot: string): Promise<boolean>;
 
   /**
    * Relay side: takes open requests addressed to `relayId` until the returned stop is called.

@@ -66,6 +66,7 @@ export interface Opened {
   url: string;
   fqdn: string;
   protocol: string;
+  run: string;
 }
 
 /** 'accepted', or the error code a create (or any call rejecting with a code) failed with. */

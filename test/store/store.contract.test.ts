@@ -86,6 +86,19 @@ describe.each([
     expect((await b.liveRelays()).map((r) => r.id)).toEqual(['r2']);
   });
 
+  test('a run is alive while its relay announces, draining too, and not once its announcement expired', async () => {
+    await a.announceRelay(relay('r1', 0, 'run-r1'), 5000);
+    await a.announceRelay(relay('r2', 0, 'run-r2'), 60);
+    await a.withdrawRelay('r1');
+    expect(await b.runAlive('run-r1')).toBe(true);
+    await until(async () => !(await b.runAlive('run-r2')), 3000, 'expiry of r2');
+    expect(await b.runAlive('run-r1')).toBe(true);
+  });
+
+  test('a run never announced is not alive', async () => {
+    expect(await b.runAlive('never-seen-1')).toBe(false);
+  });
+
   test('a withdrawn relay is gone at once', async () => {
     await a.announceRelay(relay('r1'), 5000);
     await a.withdrawRelay('r1');
@@ -96,10 +109,10 @@ describe.each([
     const seen: OpenRequest[] = [];
     await a.serveOpens('r1', async (req) => {
       seen.push(req);
-      return { ok: true, fqdn: 'u1.r1.example.com', url: 'http://u1.r1.example.com', protocol: 'p' };
+      return { ok: true, fqdn: 'u1.r1.example.com', url: 'http://u1.r1.example.com', protocol: 'p', run: 'boot-r1' };
     });
     const result = await b.requestOpen('r1', openReq, 2000);
-    expect(result).toEqual({ ok: true, fqdn: 'u1.r1.example.com', url: 'http://u1.r1.example.com', protocol: 'p' });
+    expect(result).toEqual({ ok: true, fqdn: 'u1.r1.example.com', url: 'http://u1.r1.example.com', protocol: 'p', run: 'boot-r1' });
     expect(seen).toEqual([openReq]);
   });
 
@@ -115,7 +128,7 @@ describe.each([
   });
 
   test('after stop, a relay no longer takes open requests', async () => {
-    const stop = await a.serveOpens('r1', async () => ({ ok: true, fqdn: 'f', url: 'u', protocol: '' }));
+    const stop = await a.serveOpens('r1', async () => ({ ok: true, fqdn: 'f', url: 'u', protocol: '', run: 'b' }));
     await stop();
     expect(await b.requestOpen('r1', openReq, 1000)).toMatchObject({ ok: false, error: 'relay_unavailable' });
   });
