@@ -228,8 +228,8 @@ export class Relay {
       from: req.from,
       ms: Date.now() - started,
     });
-    // Placement must see this socket before the next create is placed.
-    await this.announce();
+    // No announce here: the admission that placed this socket counted it already (admit.lua), and
+    // the next heartbeat replaces that estimate with our own count.
     const host = c.network && !c.explicitPublicHost && req.host && HOST_AND_PORT.test(req.host) ? req.host : c.publicHost;
     // An IP address has no subdomains; neither does a name without wildcard DNS (SUBDOMAINS=false).
     const fqdn = c.subdomains && !isIpHost(host) ? `${req.uniq}.${host}` : host;
