@@ -560,14 +560,15 @@ async function stormTables(): Promise<string[]> {
   agent.destroy();
   const refused = Object.entries(s.refused).map(([k, v]) => `${k} ${v}`);
   return [
-    '| reconnect storm: a relay killed, 2 routers, 2 relays left | sockets | pages closed (giveUp) after, ms |' +
+    '| reconnect storm: a relay killed, 2 routers, 2 relays left | sockets | pages closed after, ms | learned from /alive / giveUp |' +
       ' re-create p50 / p99 / max ms | first re-create → last open ms | kill → last open ms | creates/s | refused, retried |' +
-      " sockets per relay left | routers' CPU µs per create |",
-    '|---|---|---|---|---|---|---|---|---|---|',
+      " sockets per relay left | routers' CPU µs per create | relays' CPU µs per socket opened | /alive asked, routers' CPU µs each |",
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     tableRow([
-      `giveUp ${s.giveUpMs} ms`,
+      `giveUp ${s.giveUpMs} ms, RELAY_TTL_MS 6000`,
       String(s.sockets),
       `${s.learnedMs.first}–${s.learnedMs.last}`,
+      `${s.learnedBy.relay_gone} / ${s.learnedBy.connection_lost}`,
       `${s.recreateMs.p50} / ${s.recreateMs.p99} / ${s.recreateMs.max}`,
       String(s.stormMs),
       String(s.allOpenMs),
@@ -575,6 +576,8 @@ async function stormTables(): Promise<string[]> {
       refused.length ? refused.join(', ') : 'none',
       Object.values(s.perRelay).join(' / '),
       fmt(s.routerCpuUsPerCreate, 0),
+      fmt(s.relayCpuUsPerOpen, 0),
+      `${s.aliveAsked.toLocaleString('en-US')}, ${fmt(s.routerCpuUsPerAlive, 0)}`,
     ]),
     '',
     `| one router, ${m.creates.toLocaleString('en-US')} creates (each socket left at once) | heap KB after a full GC: ` +

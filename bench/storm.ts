@@ -4,11 +4,13 @@
  *
  * A page here is what polysocket.js and an application reconnecting on `close` do, on the wire:
  * it holds a long-poll; when polls fail it retries with polysocket.js's backoff (100 ms doubling,
- * at most 5 s) until `giveUp` has passed since the first failure, then the socket is closed (1006)
- * and the page re-creates at once; a refused or failed create is retried with the same backoff.
- * Reported: when pages learned (set by giveUp, a client setting), how long each re-create took
- * from then, the whole storm from the kill to the last page open, creates/s, the refusals, the
- * spread over the relays left, and the routers' CPU per create.
+ * at most 5 s) and, once a second, asks a router whether its relay run is alive (GET /alive,
+ * PROTOCOL.md §2.1). When the router says it is not, or `giveUp` has passed since the first
+ * failure, the socket is closed (1006) and the page re-creates at once; a refused or failed create
+ * is retried with the same backoff. Reported: when pages learned (the relay's RELAY_TTL_MS, or
+ * giveUp for pages the router never told), how long each re-create took from then, the whole storm
+ * from the kill to the last page open, creates/s, the refusals, the spread over the relays left,
+ * and the routers' CPU per create.
  *
  * Then the routers' memory: one router, after a warm-up, makes ROUTER_CREATES creates (each
  * socket left at once, so the relay holds none), its heap read after a full GC at every quarter.
@@ -23,8 +25,10 @@ import { until } from '../test/harness/until';
 export interface StormReport {
   sockets: number;
   giveUpMs: number;
-  /** kill → each page closed its socket (polysocket.js's giveUp) */
+  /** kill → each page closed its socket */
   learnedMs: { first: number; last: number };
+  /** pages that learned from the router (relay_gone) and from their own giveUp (connection_lost) */
+  learnedBy: { relay_gone: number; connection_lost: number };
   /** a page's close → its new socket open */
   recreateMs: { p50: number; p99: number; max: number };
   /** kill → the last page open again */
@@ -34,8 +38,13 @@ export interface StormReport {
   createsPerSec: number;
   refused: Record<string, number>;
   perRelay: Record<string, number>;
-  /** both routers' CPU over the storm, per create they answered (refusals included) */
+  /** both routers' CPU from the first re-create to the last page open, per create they answered (refusals included) */
   routerCpuUsPerCreate: number;
+  /** the two relays left: their CPU over the same span, per socket they opened */
+  relayCpuUsPerOpen: number;
+  /** /alive questions the pages asked before they learned, and both routers' CPU per question until then */
+  aliveAsked: number;
+  routerCpuUsPerAlive: number;
 }
 
 export interface RouterMemory {
@@ -48,9 +57,14 @@ export interface RouterMemory {
 
 const BACKOFF_MAX_MS = 5000;
 const backoff = (failures: number) => Math.min(BACKOFF_MAX_MS, 100 * 2 ** failures);
+/** polysocket.js asks /alive at most once a second while its requests fail */
+const ALIVE_EVERY_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const cpuUs = (pid: number) => cpuMs(pid) * 1000;
+
+/** /alive questions asked, by every page */
+const asked = { count: 0 };
 
 class StormPage {
   url = '';
@@ -58,6 +72,9 @@ class StormPage {
   relayPort = 0;
   closedAt = 0;
   openedAt = 0;
+  closedBy: 'relay_gone' | 'connection_lost' | '' = '';
+  private run = '';
+  private failingSince = 0;
   private alive = true;
 
   constructor(
@@ -70,12 +87,11 @@ class StormPage {
   /** /create until it succeeds, backing off as polysocket.js does on failures. */
   async open(deadline: number): Promise<void> {
     for (let failures = 0; Date.now() < deadline; failures++) {
-      const a = await httpRequest(`${this.router()}/create?from=storm&target=${encodeURIComponent(this.target)}`, { timeoutMs: 30_000 })
-        .then((r) => JSON.parse(r.text))
-        .catch((err: Error) => ({ ok: false, error: `network: ${err.message}` }));
+      const a = await this.createOnce().catch((err: Error) => ({ ok: false, error: `network: ${err.message}` }));
       if (a.ok) {
         this.url = a.url;
         this.socket = a.socket;
+        this.run = a.run;
         this.relayPort = Number(new URL(a.url).port);
         this.openedAt = Date.now();
         void this.poll();
@@ -87,29 +103,64 @@ class StormPage {
     throw new Error('a page could not re-create before the deadline');
   }
 
-  /** Long-polls; on failures retries with backoff until giveUp, then the socket is closed. */
+  /**
+   * One /create. A kept-alive connection the router closed while idle is retried at once on a new
+   * one, as browsers do for a request that never reached the server.
+   */
+  private async createOnce(): Promise<any> {
+    const url = `${this.router()}/create?from=storm&target=${encodeURIComponent(this.target)}`;
+    const r = await httpRequest(url, { timeoutMs: 30_000 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ECONNRESET') throw err;
+      return httpRequest(url, { timeoutMs: 30_000 });
+    });
+    return JSON.parse(r.text);
+  }
+
+  /** Long-polls; on failures retries with backoff, asking /alive, until the router says dead or giveUp. */
   private async poll(): Promise<void> {
     const { url, socket } = this;
     let ack = 0;
-    let failingSince = 0;
     for (let failures = 0; this.alive && this.socket === socket; ) {
       const a = await httpRequest(`${url}/j/${socket}?ttl=25000&ack=${ack}`, { timeoutMs: 35_000 }).catch(() => undefined);
       if (a && a.status === 200) {
         failures = 0;
-        failingSince = 0;
+        this.failingSince = 0;
         const body = JSON.parse(a.text);
         for (const m of body.messages ?? []) if (m.seq > ack) ack = m.seq;
         continue;
       }
+      if (this.socket !== socket) return;
       const now = Date.now();
-      failingSince ||= now;
-      if (now - failingSince > this.giveUpMs) {
-        this.closedAt = now;
-        this.socket = '';
-        return;
+      if (!this.failingSince) {
+        this.failingSince = now;
+        void this.watch(socket);
       }
+      if (now - this.failingSince > this.giveUpMs) return this.close('connection_lost');
       await sleep(backoff(failures++));
     }
+  }
+
+  /**
+   * While requests fail, /alive questions that wait up to 5 s, one a second at most; `not alive`
+   * closes the socket at once, as polysocket.js does.
+   */
+  private async watch(socket: string): Promise<void> {
+    while (this.alive && this.socket === socket && this.failingSince) {
+      asked.count++;
+      const started = Date.now();
+      const a = await httpRequest(`${this.router()}/alive?run=${this.run}&wait=5000`, { timeoutMs: 20_000 })
+        .then((r) => JSON.parse(r.text))
+        .catch(() => undefined);
+      if (a?.ok && a.alive === false && this.socket === socket) return this.close('relay_gone');
+      await sleep(Math.max(0, ALIVE_EVERY_MS - (Date.now() - started)));
+    }
+  }
+
+  private close(by: 'relay_gone' | 'connection_lost'): void {
+    this.closedAt = Date.now();
+    this.closedBy = by;
+    this.socket = '';
+    this.failingSince = 0;
   }
 
   stop(): void {
@@ -127,7 +178,7 @@ async function inParallel(count: number, parallel: number, work: (i: number) => 
   );
 }
 
-export async function reconnectStorm(redisUrl: string, sockets: number, giveUpMs = 5000): Promise<StormReport> {
+export async function reconnectStorm(redisUrl: string, sockets: number, giveUpMs = 30_000): Promise<StormReport> {
   const env = { REDIS_URL: redisUrl, STORE_PREFIX: `psbench:${randomBytes(4).toString('hex')}:storm:`, MAX_SOCKETS: String(2 * sockets) };
   const up = await server('upstream');
   const target = `ws://127.0.0.1:${up.port}/`;
@@ -152,9 +203,14 @@ export async function reconnectStorm(redisUrl: string, sockets: number, giveUpMs
     doomed.child.kill('SIGKILL');
 
     // Every page learns by itself (its polls fail) and re-creates at once.
+    asked.count = 0;
     await until(() => pages.every((p) => p.closedAt > 0), giveUpMs + 60_000, 'every page learning its relay is gone');
+    const cpuLearned = routers.reduce((s, r) => s + cpuUs(r.pid), 0);
+    const relayCpuLearned = survivors.reduce((s, r) => s + cpuUs(r.pid), 0);
+    const aliveAsked = asked.count;
     await Promise.all(pages.map((p) => p.open(Date.now() + 120_000)));
-    const cpu = routers.reduce((s, r) => s + cpuUs(r.pid), 0) - cpuBefore;
+    const cpu = routers.reduce((s, r) => s + cpuUs(r.pid), 0) - cpuLearned;
+    const relayCpu = survivors.reduce((s, r) => s + cpuUs(r.pid), 0) - relayCpuLearned;
 
     const learned = pages.map((p) => p.closedAt - killedAt).sort((a, b) => a - b);
     const recreate = pages.map((p) => p.openedAt - p.closedAt).sort((a, b) => a - b);
@@ -169,6 +225,10 @@ export async function reconnectStorm(redisUrl: string, sockets: number, giveUpMs
       sockets,
       giveUpMs,
       learnedMs: { first: learned[0], last: learned[learned.length - 1] },
+      learnedBy: {
+        relay_gone: pages.filter((p) => p.closedBy === 'relay_gone').length,
+        connection_lost: pages.filter((p) => p.closedBy === 'connection_lost').length,
+      },
       recreateMs: { p50: percentile(recreate, 50), p99: percentile(recreate, 99), max: recreate[recreate.length - 1] },
       allOpenMs: lastOpen - killedAt,
       stormMs: lastOpen - firstTry,
@@ -176,6 +236,9 @@ export async function reconnectStorm(redisUrl: string, sockets: number, giveUpMs
       refused,
       perRelay,
       routerCpuUsPerCreate: cpu / attempts,
+      relayCpuUsPerOpen: relayCpu / sockets,
+      aliveAsked,
+      routerCpuUsPerAlive: (cpuLearned - cpuBefore) / Math.max(1, aliveAsked),
     };
   } finally {
     pages.forEach((p) => p.stop());
