@@ -8,7 +8,7 @@ import type { Config } from '../shared/config';
 import { asPolysocketError, PolysocketError } from '../shared/errors';
 import { newRequestId, SOCKET_ID } from '../shared/ids';
 import { HOST_AND_PORT } from '../shared/urls';
-import { errorFields, type Logger } from '../shared/log';
+import { errorFields, type Logger, socketRef } from '../shared/log';
 import { newTrafficStats, type Metrics, type RelaySnapshot } from '../shared/metrics';
 import type { CoordinationStore, OpenRequest, OpenResult, RelayInfo } from '../shared/store/store';
 import type { PollParams } from './requests';
@@ -223,7 +223,7 @@ export class Relay {
     this.o.metrics?.upstreamConnect.observe({ outcome: 'ok' }, (Date.now() - started) / 1000);
     this.o.log.info('socket_opened', {
       relay: this.id,
-      socket: req.socketId,
+      socket: socketRef(req.socketId),
       target: target.host,
       from: req.from,
       ms: Date.now() - started,
@@ -240,7 +240,7 @@ export class Relay {
   private unanswered(req: OpenRequest): void {
     const session = this.sessions.get(req.socketId);
     if (!session) return;
-    this.o.log.info('socket_unanswered', { relay: this.id, socket: req.socketId });
+    this.o.log.info('socket_unanswered', { relay: this.id, socket: socketRef(req.socketId) });
     session.abandon();
   }
 
@@ -290,10 +290,12 @@ export class Relay {
   private onUpstreamClosed(s: Session, code: number, reason: string): void {
     this.live--;
     this.socketsClosed++;
-    this.o.log.info('socket_closed', { relay: this.id, socket: s.id, code, reason });
+    this.o.log.info('socket_closed', { relay: this.id, socket: socketRef(s.id), code, reason });
     const slotKey = s.info.slotKey;
     if (slotKey) {
-      this.o.store.releaseSlot(slotKey, s.id).catch((err) => this.o.log.warn('slot_release_failed', { socket: s.id, ...errorFields(err) }));
+      this.o.store
+        .releaseSlot(slotKey, s.id)
+        .catch((err) => this.o.log.warn('slot_release_failed', { socket: socketRef(s.id), ...errorFields(err) }));
     }
     // Closes come in waves (drain, a dead upstream); one announce per turn is plenty.
     if (!this.announceQueued) {

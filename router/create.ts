@@ -6,7 +6,7 @@ import type { Config } from '../shared/config';
 import { asPolysocketError, PolysocketError } from '../shared/errors';
 import { newSocketId, newUniqLabel } from '../shared/ids';
 import type { ClientFacts } from '../shared/client-address';
-import { loggable, type Logger } from '../shared/log';
+import { loggable, type Logger, socketRef } from '../shared/log';
 import type { Metrics } from '../shared/metrics';
 import type { CoordinationStore, OpenRequest } from '../shared/store/store';
 import { parseFrom, parseProtocols, parseTarget } from './create-params';
@@ -152,7 +152,7 @@ export class SocketCreator {
       const relay = admitted.relay;
       const result = await this.store.requestOpen(relay.id, req, this.c.createTimeoutMs);
       if (result.ok) {
-        this.log.info('create_ok', { socket: req.socketId, relay: relay.id, target: target.host, from });
+        this.log.info('create_ok', { socket: socketRef(req.socketId), relay: relay.id, target: target.host, from });
         return { ok: true, socket: req.socketId, fqdn: result.fqdn, url: result.url, protocol: result.protocol, run: result.run };
       }
       if (req.slotKey) await this.store.releaseSlot(req.slotKey, req.socketId);

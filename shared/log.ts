@@ -40,10 +40,21 @@ export function createLogger(level: Level, base: Record<string, unknown> = {}, w
   );
 }
 
-/** Strips the query string: tokens and message data travel there. */
+/**
+ * A socket id as logs show it: its first 8 characters. The id is a bearer credential (whoever
+ * holds it sends and polls); 48 of its 144 bits tie a router's line to the relay's, and the 96
+ * left keep a log reader from using it.
+ */
+export function socketRef(id: string): string {
+  return `${id.slice(0, 8)}…`;
+}
+
+/** Strips the query string (tokens and message data travel there) and cuts socket ids in /s/ and /j/ paths. */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
-  return q < 0 ? url : `${url.slice(0, q)}?[redacted]`;
+  const path = q < 0 ? url : url.slice(0, q);
+  const cut = path.replace(/^\/([sj])\/([^/]{8})[^/]*/, '/$1/$2…');
+  return q < 0 ? cut : `${cut}?[redacted]`;
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Tokens travel in URLs and message data in queries: neither may reach a log line.
+ * Tokens travel in URLs and message data in queries: neither may reach a log line, nor may a
+ * whole socket id (a bearer credential).
  */
 import { mintToken } from '../../router/token';
 import { createLogger } from '../../shared/log';
@@ -8,7 +9,7 @@ import { until } from '../harness/until';
 import { startUpstream } from '../helpers/upstream';
 import { collect, create, request, sendGet } from '../helpers/wire';
 
-test('no log line carries a token, message data or a query string', async () => {
+test('no log line carries a token, message data, a query string or a whole socket id', async () => {
   const lines: string[] = [];
   const log = createLogger('debug', {}, (l) => lines.push(l));
   const up = await startUpstream();
@@ -28,6 +29,9 @@ test('no log line carries a token, message data or a query string', async () => 
     expect(all).not.toContain(token.split('.')[2]);
     expect(all).not.toContain('secret-payload-123');
     expect(all).not.toMatch(/[?&](token|d)=/);
+    // the socket id is a bearer credential: logs tie lines together by its first 8 characters only
+    expect(all).not.toContain(s.socket);
+    expect(all).toContain(`"socket":"${s.socket.slice(0, 8)}…"`);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
     expect(lines.map((l) => JSON.parse(l).event)).toEqual(
       expect.arrayContaining(['socket_opened', 'create_ok', 'create_refused', 'socket_refused', 'socket_closed']),
