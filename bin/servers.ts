@@ -10,7 +10,7 @@ import { relayHandler } from '../relay/http';
 import { Relay } from '../relay/relay';
 import { TargetPolicy } from '../relay/target-policy';
 import { SocketCreator } from '../router/create';
-import { routerRoutes } from '../router/http';
+import { routerHandler } from '../router/http';
 import { rankRelays } from '../router/pick-relay';
 import { announceRouter } from '../router/presence';
 import { RunLiveness } from '../router/run-liveness';
@@ -170,10 +170,16 @@ export async function startAllInOne(config: Config, log: Logger): Promise<Runnin
     app.use(demoRoutes({ key: demoKey, target: demoTarget, port, network: c.network, audience: c.tokenAudience, issuer: c.tokenIssuer }));
   }
   app.use(clientScriptRoutes());
-  app.use(routerRoutes(creator, new RunLiveness(store), new TrustedProxies(c.trustProxy)));
   finishApp(app, log);
   const relayFirst = relayHandler(relay, c);
-  server.on('request', (req, res) => relayFirst(req, res) || app(req, res));
+  const routerFirst = routerHandler({
+    creator,
+    liveness: new RunLiveness(store),
+    proxies: new TrustedProxies(c.trustProxy),
+    log,
+    maxUrlBytes: c.maxUrlBytes,
+  });
+  server.on('request', (req, res) => relayFirst(req, res) || routerFirst(req, res) || app(req, res));
   if (demoOn) attachEchoTarget(server, DEMO_PATH);
   await relay.start();
   warnIfOpen(c, log);
@@ -210,10 +216,16 @@ export async function startRouter(config: Config, log: Logger, store?: Coordinat
   const app = createApp(config.maxUrlBytes);
   const admin = await startAdmin(config, log, { store: s, placement: placement(s) }, metrics, app, presence.status);
   app.use(clientScriptRoutes());
-  app.use(routerRoutes(creator, new RunLiveness(s), new TrustedProxies(config.trustProxy)));
   finishApp(app, log);
+  const routerFirst = routerHandler({
+    creator,
+    liveness: new RunLiveness(s),
+    proxies: new TrustedProxies(config.trustProxy),
+    log,
+    maxUrlBytes: config.maxUrlBytes,
+  });
   const server = createServer(config);
-  server.on('request', app);
+  server.on('request', (req, res) => routerFirst(req, res) || app(req, res));
   const port = await listen(server, config.port, config.bind, config.listenBacklog);
   warnIfOpen(config, log);
   announceTls(config, log);
