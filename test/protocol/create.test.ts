@@ -115,6 +115,14 @@ describe('a failed create', () => {
     expect(a.text).not.toContain(cb);
   });
 
+  test.each(['POST', 'HEAD', 'PUT'])('%s /create answers method_not_allowed and opens nothing', async (method) => {
+    const before = up.sockets.size;
+    const a = await request(createUrl({ target: up.url }), { method, body: method === 'HEAD' ? undefined : '' });
+    expect(a.status).toBe(405);
+    if (method !== 'HEAD') expect(a.body).toMatchObject({ ok: false, error: 'method_not_allowed' });
+    expect(up.sockets.size).toBe(before);
+  });
+
   test('an unknown path answers not_found', async () => {
     const a = await request(`${svc.base}/nope?cb=cb`);
     expect(a.body).toMatchObject({ ok: false, error: 'not_found' });
