@@ -22,10 +22,12 @@ afterAll(async () => {
   await up.close();
 });
 
-const alive = (run: string | undefined, o: { wait?: number } = {}) =>
-  request(
-    `${svc.routers[0].base}/alive?${new URLSearchParams({ cb: 'cb', ...(run === undefined ? {} : { run }), ...(o.wait ? { wait: String(o.wait) } : {}) })}`,
-  );
+const alive = (run: string | undefined, o: { wait?: number } = {}) => {
+  const params = new URLSearchParams({ cb: 'cb' });
+  if (run !== undefined) params.set('run', run);
+  if (o.wait) params.set('wait', String(o.wait));
+  return request(`${svc.routers[0].base}/alive?${params}`);
+};
 
 /** A relay process of its own, to be killed; and a socket placed on it. */
 async function doomedRelay() {
