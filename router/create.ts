@@ -102,9 +102,10 @@ export class SocketCreator {
   }
 
   /**
-   * Two round trips to the store for a create that is placed (docs/PROTOCOL.md §2): one admission
-   * (rate counters, single use, placement, the token's slot: shared/store/lua/admit.lua) and the
-   * relay's answer. A refused request costs one: its address is still counted.
+   * One round trip to the store for a create that is placed (docs/PROTOCOL.md §2): the admission
+   * (rate counters, single use, placement, the token's slot: shared/store/lua/admit.lua) carries
+   * the open request to the chosen relay, whose answer comes back on the router's reply channel.
+   * A refused request costs the same one: its address is still counted.
    */
   private async place(input: CreateInput): Promise<Created> {
     let target: URL;
@@ -140,7 +141,8 @@ export class SocketCreator {
     const counters = [{ key: `ip:${input.ip}`, limit: this.c.createsPerMinutePerIp }];
     if (grant) counters.push({ key: `tok:${grant.key}`, limit: this.c.createsPerMinutePerToken });
     const once = grant?.once ? { key: `jti:${grant.once.jti}`, ttlMs: grant.once.ttlMs } : undefined;
-    let admitted = await this.store.admit({ counters, windowMs: RATE_WINDOW_MS, once, slot, dice: Math.random() });
+    const open = { req, timeoutMs: this.c.createTimeoutMs };
+    let admitted = await this.store.admit({ counters, windowMs: RATE_WINDOW_MS, once, slot, dice: Math.random(), open });
     const refused: string[] = [];
     for (let attempt = 0; attempt < PLACEMENT_ATTEMPTS; attempt++) {
       if (!admitted.ok) {
@@ -150,7 +152,8 @@ export class SocketCreator {
         throw new PolysocketError(admitted.error);
       }
       const relay = admitted.relay;
-      const result = await this.store.requestOpen(relay.id, req, this.c.createTimeoutMs);
+      const result = admitted.opened;
+      if (!result) throw new PolysocketError('internal', 'the store admitted a create without asking its relay');
       if (result.ok) {
         this.log.info('create_ok', { socket: socketRef(req.socketId), relay: relay.id, target: target.host, from });
         return { ok: true, socket: req.socketId, fqdn: result.fqdn, url: result.url, protocol: result.protocol, run: result.run };
@@ -160,7 +163,7 @@ export class SocketCreator {
       this.log.warn('relay_refused_create', { relay: relay.id, message: result.message });
       // a draining or vanished relay: place again elsewhere (the counters and `once` are done)
       refused.push(relay.id);
-      admitted = await this.store.admit({ counters: [], windowMs: RATE_WINDOW_MS, slot, exclude: refused, dice: Math.random() });
+      admitted = await this.store.admit({ counters: [], windowMs: RATE_WINDOW_MS, slot, exclude: refused, dice: Math.random(), open });
     }
     throw new PolysocketError('no_relay', 'no relay could take the socket');
   }

@@ -63,7 +63,8 @@ export class MemoryStore implements CoordinationStore {
     };
   }
 
-  requestOpen(relayId: string, req: OpenRequest, timeoutMs: number): Promise<OpenResult> {
+  /** The open request of an admission with `open`, handed to the relay's handler in this process. */
+  private ask(relayId: string, req: OpenRequest, timeoutMs: number): Promise<OpenResult> {
     const handler = this.handlers.get(relayId);
     if (!handler) return Promise.resolve({ ok: false, error: 'relay_unavailable', message: `relay ${relayId} is not serving` });
     return new Promise<OpenResult>((resolve, reject) => {
@@ -119,6 +120,7 @@ export class MemoryStore implements CoordinationStore {
     // Counts itself at once (the relay's next heartbeat replaces the estimate), as admit.lua does.
     const stored = this.relays.get(relay.id);
     if (stored) stored.sockets++;
+    if (req.open) return { ok: true, relay, opened: await this.ask(relay.id, req.open.req, req.open.timeoutMs) };
     return { ok: true, relay };
   }
 

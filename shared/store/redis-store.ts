@@ -78,7 +78,7 @@ export interface RedisStoreOptions {
 type Client = Redis | Cluster;
 type Commands = Client & {
   psCountHit(key: string, windowMs: number): Promise<number>;
-  psAdmit(...args: (string | number)[]): Promise<[number, string]>;
+  psAdmit(...args: (string | number)[]): Promise<[number, string, number?]>;
 };
 
 export class RedisStore implements CoordinationStore {
@@ -109,8 +109,9 @@ export class RedisStore implements CoordinationStore {
 
   /*
    * A cluster broadcasts PUBLISH to every node but counts only the receiving node's subscribers,
-   * and "nobody serves this relay" must be known at once; sharded pub/sub (SPUBLISH) goes to the
-   * one shard that owns the (hash-tagged) channel and counts exactly.
+   * and "nobody serves this relay" must be known at once; sharded pub/sub (SPUBLISH, sent by the
+   * admission script) goes to the one shard that owns the (hash-tagged) channel and counts exactly.
+   * Relays answer with publish().
    */
   private publish(channel: string, message: string): Promise<number> {
     return (this.opts.cluster ? this.cmd.spublish(channel, message) : this.cmd.publish(channel, message)) as Promise<number>;
@@ -231,7 +232,29 @@ export class RedisStore implements CoordinationStore {
     };
   }
 
-  async requestOpen(relayId: string, req: OpenRequest, timeoutMs: number): Promise<OpenResult> {
+  /**
+   * Registers the answer an open request `id` will get: the relay's (onMessage), relay_unavailable
+   * when nobody received it, store_unavailable when the connection drops, create_timeout after
+   * `timeoutMs`. `cancel` forgets it (the request was never sent).
+   */
+  private expectAnswer(id: string, timeoutMs: number) {
+    let settle: (r: OpenResult) => void = () => undefined;
+    const answer = new Promise<OpenResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve({ ok: false, error: 'create_timeout', message: `the relay did not answer within ${timeoutMs} ms` });
+      }, timeoutMs);
+      settle = (r) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(r);
+      };
+      this.waiting.set(id, settle);
+    });
+    return { answer, settle: (r: OpenResult) => settle(r), cancel: () => settle({ ok: false, error: 'internal', message: 'not sent' }) };
+  }
+
+  private async replies(): Promise<void> {
     this.replySubscribed ??= this.subscribe(this.replyChannel);
     try {
       await this.replySubscribed;
@@ -239,59 +262,57 @@ export class RedisStore implements CoordinationStore {
       this.replySubscribed = undefined;
       throw storeDown(err);
     }
-    const id = newRequestId();
-    const envelope: OpenEnvelope = { id, replyTo: this.replyChannel, req, timeoutMs };
-    return new Promise<OpenResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        resolve({ ok: false, error: 'create_timeout', message: `relay ${relayId} did not answer within ${timeoutMs} ms` });
-      }, timeoutMs);
-      this.waiting.set(id, (r) => {
-        clearTimeout(timer);
-        this.waiting.delete(id);
-        resolve(r);
-      });
-      this.publish(`${this.p}open:${relayId}`, JSON.stringify(envelope)).then(
-        (receivers) => {
-          if (receivers === 0)
-            this.waiting.get(id)?.({ ok: false, error: 'relay_unavailable', message: `relay ${relayId} is not serving` });
-        },
-        (err) => {
-          clearTimeout(timer);
-          this.waiting.delete(id);
-          reject(storeDown(err));
-        },
-      );
-    });
   }
 
   async admit(req: AdmitRequest): Promise<AdmitResult> {
     const window = Math.floor(Date.now() / req.windowMs);
     const none = `${this.p}none`; // a key in the same slot, never written: for what this create does not use
     const [ip, token] = req.counters;
-    const [ok, value] = await this.run(() =>
-      this.cmd.psAdmit(
-        ip ? `${this.p}rate:${ip.key}:${window}` : none,
-        token ? `${this.p}rate:${token.key}:${window}` : none,
-        req.once ? `${this.p}once:${req.once.key}` : none,
-        req.slot ? `${this.p}slots:${req.slot.key}` : none,
-        `${this.p}relays`,
-        req.windowMs,
-        ip?.limit ?? 0,
-        token?.limit ?? 0,
-        req.once ? Math.max(1, req.once.ttlMs) : 0,
-        req.slot?.socketId ?? '',
-        req.slot?.max ?? 0,
-        req.slot?.ttlMs ?? 0,
-        `${this.p}relay:`,
-        `${this.p}alive:`,
-        req.dice,
-        (req.exclude ?? []).join(','),
-      ),
-    );
-    return ok === 1
-      ? { ok: true, relay: JSON.parse(value) as RelayInfo }
-      : { ok: false, error: value as Exclude<AdmitResult, { ok: true }>['error'] };
+    let open: { message: string; answer: ReturnType<RedisStore['expectAnswer']> } | undefined;
+    if (req.open) {
+      await this.replies();
+      const envelope: OpenEnvelope = { id: newRequestId(), replyTo: this.replyChannel, req: req.open.req, timeoutMs: req.open.timeoutMs };
+      open = { message: JSON.stringify(envelope), answer: this.expectAnswer(envelope.id, req.open.timeoutMs) };
+    }
+    let reply: [number, string, number?];
+    try {
+      reply = await this.run(() =>
+        this.cmd.psAdmit(
+          ip ? `${this.p}rate:${ip.key}:${window}` : none,
+          token ? `${this.p}rate:${token.key}:${window}` : none,
+          req.once ? `${this.p}once:${req.once.key}` : none,
+          req.slot ? `${this.p}slots:${req.slot.key}` : none,
+          `${this.p}relays`,
+          req.windowMs,
+          ip?.limit ?? 0,
+          token?.limit ?? 0,
+          req.once ? Math.max(1, req.once.ttlMs) : 0,
+          req.slot?.socketId ?? '',
+          req.slot?.max ?? 0,
+          req.slot?.ttlMs ?? 0,
+          `${this.p}relay:`,
+          `${this.p}alive:`,
+          req.dice,
+          (req.exclude ?? []).join(','),
+          // A cluster counts only SPUBLISH's receivers exactly (see publish()).
+          open ? (this.opts.cluster ? 'SPUBLISH' : 'PUBLISH') : '',
+          `${this.p}open:`,
+          open?.message ?? '',
+        ),
+      );
+    } catch (err) {
+      open?.answer.cancel();
+      throw err;
+    }
+    const [ok, value, received] = reply;
+    if (ok !== 1) {
+      open?.answer.cancel();
+      return { ok: false, error: value as Exclude<AdmitResult, { ok: true }>['error'] };
+    }
+    const relay = JSON.parse(value) as RelayInfo;
+    if (!open) return { ok: true, relay };
+    if (received === 0) open.answer.settle({ ok: false, error: 'relay_unavailable', message: `relay ${relay.id} is not serving` });
+    return { ok: true, relay, opened: await open.answer.answer };
   }
 
   async releaseSlot(key: string, socketId: string): Promise<void> {

@@ -94,10 +94,12 @@ export interface AdmitRequest {
   exclude?: string[];
   /** a number in [0, 1): which of equally loaded relays */
   dice: number;
+  /** the open request for the chosen relay, sent in the same round trip (see admit) */
+  open?: { req: OpenRequest; timeoutMs: number };
 }
 
 export type AdmitResult =
-  | { ok: true; relay: RelayInfo }
+  | { ok: true; relay: RelayInfo; opened?: OpenResult }
   | { ok: false; error: 'rate_limited' | 'token_reused' | 'no_relay' | 'socket_limit' };
 
 export interface CoordinationStore {
@@ -123,13 +125,6 @@ export interface CoordinationStore {
    * the router's `timeoutMs` is reported to `undelivered`, so the relay can close that upstream.
    */
   serveOpens(relayId: string, handler: OpenHandler, undelivered?: UndeliveredHandler): Promise<() => Promise<void>>;
-  /**
-   * Router side: asks `relayId` to open. Resolves with the relay's answer; with
-   * `relay_unavailable` at once when nobody serves that relay; with `create_timeout` after
-   * `timeoutMs`. Rejects with `store_unavailable` when the request cannot be sent, or at once when
-   * the store's connection drops while the answer is awaited.
-   */
-  requestOpen(relayId: string, req: OpenRequest, timeoutMs: number): Promise<OpenResult>;
 
   /**
    * Admits a create in one round trip, atomically and in this order: bumps the rate counters (any
@@ -139,6 +134,12 @@ export interface CoordinationStore {
    * What was done before a refusal stays done (a refused create still counts). An admitted create
    * adds one to its relay's load at once, until that relay's next announce replaces the figure,
    * so a burst of creates between heartbeats spreads evenly.
+   *
+   * With `open`, the chosen relay is asked to open it in that same round trip, and admit resolves
+   * once it answered, with its answer as `opened`: `relay_unavailable` at once when nobody serves
+   * that relay, `create_timeout` after `open.timeoutMs`. It rejects with `store_unavailable` when
+   * the request cannot be sent, or at once when the store's connection drops while the answer is
+   * awaited.
    */
   admit(req: AdmitRequest): Promise<AdmitResult>;
   /** Gives a slot back; releasing one that is not held is a no-op. */

@@ -105,32 +105,55 @@ describe.each([
     expect(await b.liveRelays()).toEqual([]);
   });
 
-  test('requestOpen reaches the serving relay and returns its answer', async () => {
+  /** an admission that asks the relay it picks to open `openReq` */
+  const admitAndOpen = (store: CoordinationStore, timeoutMs = 2000) =>
+    store.admit({ counters: [], windowMs: 60_000, dice: 0, open: { req: openReq, timeoutMs } });
+
+  test('an admission with an open request reaches the serving relay it picked and returns its answer', async () => {
     const seen: OpenRequest[] = [];
+    await a.announceRelay(relay('r1'), 5000);
     await a.serveOpens('r1', async (req) => {
       seen.push(req);
       return { ok: true, fqdn: 'u1.r1.example.com', url: 'http://u1.r1.example.com', protocol: 'p', run: 'boot-r1' };
     });
-    const result = await b.requestOpen('r1', openReq, 2000);
-    expect(result).toEqual({ ok: true, fqdn: 'u1.r1.example.com', url: 'http://u1.r1.example.com', protocol: 'p', run: 'boot-r1' });
+    expect(await admitAndOpen(b)).toEqual({
+      ok: true,
+      relay: relay('r1'),
+      opened: { ok: true, fqdn: 'u1.r1.example.com', url: 'http://u1.r1.example.com', protocol: 'p', run: 'boot-r1' },
+    });
     expect(seen).toEqual([openReq]);
   });
 
-  test('requestOpen to a relay nobody serves answers relay_unavailable', async () => {
-    const result = await b.requestOpen('nobody', openReq, 2000);
-    expect(result).toMatchObject({ ok: false, error: 'relay_unavailable' });
+  test('an admission refused asks no relay', async () => {
+    const seen: OpenRequest[] = [];
+    await a.announceRelay(relay('r1'), 5000);
+    await a.serveOpens('r1', async (req) => {
+      seen.push(req);
+      return { ok: true, fqdn: 'f', url: 'u', protocol: '', run: 'b' };
+    });
+    const counters = [{ key: 'ip:x', limit: 1 }];
+    expect((await b.admit({ counters, windowMs: 60_000, dice: 0 })).ok).toBe(true);
+    const refused = await b.admit({ counters, windowMs: 60_000, dice: 0, open: { req: openReq, timeoutMs: 2000 } });
+    expect(refused).toEqual({ ok: false, error: 'rate_limited' });
+    expect(seen).toEqual([]);
   });
 
-  test('requestOpen answers create_timeout when the relay does not answer in time', async () => {
+  test('an open request to a relay nobody serves answers relay_unavailable', async () => {
+    await a.announceRelay(relay('nobody'), 5000);
+    expect(await admitAndOpen(b)).toMatchObject({ ok: true, opened: { ok: false, error: 'relay_unavailable' } });
+  });
+
+  test('an open request answers create_timeout when the relay does not answer in time', async () => {
+    await a.announceRelay(relay('slow'), 5000);
     await a.serveOpens('slow', () => new Promise(() => undefined));
-    const result = await b.requestOpen('slow', openReq, 100);
-    expect(result).toMatchObject({ ok: false, error: 'create_timeout' });
+    expect(await admitAndOpen(b, 100)).toMatchObject({ ok: true, opened: { ok: false, error: 'create_timeout' } });
   });
 
   test('after stop, a relay no longer takes open requests', async () => {
+    await a.announceRelay(relay('r1'), 5000);
     const stop = await a.serveOpens('r1', async () => ({ ok: true, fqdn: 'f', url: 'u', protocol: '', run: 'b' }));
     await stop();
-    expect(await b.requestOpen('r1', openReq, 1000)).toMatchObject({ ok: false, error: 'relay_unavailable' });
+    expect(await admitAndOpen(b, 1000)).toMatchObject({ ok: true, opened: { ok: false, error: 'relay_unavailable' } });
   });
 
   /** admission of a create that takes one of `max` slots of `key` */

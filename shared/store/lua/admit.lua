@@ -16,7 +16,10 @@
 -- ARGV[9]  prefix of run liveness keys (<prefix><id>/<boot>)
 -- ARGV[10] a number in [0, 1): picks among equally loaded relays
 -- ARGV[11] relay ids to leave out, comma-separated (they refused this create already)
--- Returns {1, relay JSON} or {0, error code}.
+-- ARGV[12] PUBLISH or SPUBLISH to send ARGV[14] to the chosen relay, '' to send nothing
+-- ARGV[13] prefix of relays' open channels (<prefix><id>)
+-- ARGV[14] the open request, as the relay reads it
+-- Returns {1, relay JSON, relays that received the open request (-1: none sent)} or {0, error code}.
 local function count(key, limit)
   local n = redis.call('INCR', key)
   if n == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
@@ -71,4 +74,7 @@ end
 local placed = cjson.decode(best)
 placed.sockets = placed.sockets + 1
 redis.call('SET', ARGV[8] .. placed.id, cjson.encode(placed), 'KEEPTTL')
-return {1, best}
+-- The open request leaves with the admission: one round trip from the router for both.
+local received = -1
+if ARGV[12] ~= '' then received = redis.call(ARGV[12], ARGV[13] .. placed.id, ARGV[14]) end
+return {1, best, received}
