@@ -177,6 +177,21 @@ describe('polyfill mode (window.WebSocket deleted before the script loads)', () 
     expect(r).toEqual({ queued: 100_020, drained: 0 });
   });
 
+  test('sends made in one task leave in one request, in order', async () => {
+    const r = await page.evaluate(async (url) => {
+      const ws = await (window as any).kit.open(url);
+      for (let i = 0; i < 200; i++) ws.send(`m${i}`);
+      const got: string[] = [];
+      for (let i = 0; i < 200; i++) got.push((await (window as any).kit.next(ws)).data);
+      (window as any).oneTask = ws;
+      return got;
+    }, up.url);
+    expect(r).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`));
+    // not the first alone and the other 199 a round trip later
+    expect(proxy.urls.filter((u) => u.startsWith('/s/'))).toHaveLength(1);
+    await page.evaluate(() => (window as any).oneTask.close());
+  });
+
   test('the standard validation: close codes, reason length, send while connecting', async () => {
     const r = await page.evaluate(async (url) => {
       const names: string[] = [];
