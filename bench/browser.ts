@@ -32,6 +32,8 @@ const ROUNDS = 5;
 const PER_ROUND = 40;
 const WARM = 20;
 const BURST = 1000;
+/** bursts per row, the median reported */
+const BURST_ROUNDS = 5;
 const PAYLOAD = 'x'.repeat(64);
 
 /** The page side: connect with `open`, then `bench.echo()` and `bench.burst(n)` time themselves. */
@@ -212,8 +214,11 @@ export async function browserRows(): Promise<BrowserRow[]> {
       }
     }
     const bursts: number[][] = subjects.map(() => []);
-    for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < subjects.length; i++) {
+    // Round-robin like the echoes, each round starting one row later: a row never always follows
+    // the same neighbour (native's burst leaves the browser busy for the row after it).
+    for (let round = 0; round < BURST_ROUNDS; round++) {
+      for (let j = 0; j < subjects.length; j++) {
+        const i = (j + round) % subjects.length;
         const page = open[i];
         if (!page || rows[i].error) continue;
         try {
