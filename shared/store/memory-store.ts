@@ -24,8 +24,11 @@ const SWEEP_AT = 10_000;
 
 export class MemoryStore implements CoordinationStore {
   private readonly relays = new Map<string, RelayInfo & Expiring>();
-  /** boot -> expiry: outlives withdrawRelay, since a draining relay still holds its sockets */
-  private readonly runs = new Map<string, Expiring>();
+  /**
+   * boot -> expiry and the opens sent to that run it has not reported yet (admit). Outlives
+   * withdrawRelay, since a draining relay still holds its sockets.
+   */
+  private readonly runs = new Map<string, Expiring & { sent: number }>();
   private readonly handlers = new Map<string, OpenHandler>();
   private readonly undelivered = new Map<string, UndeliveredHandler>();
   private readonly slots = new Map<string, Map<string, string>>();
@@ -35,11 +38,12 @@ export class MemoryStore implements CoordinationStore {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async announceRelay(info: RelayInfo, ttlMs: number): Promise<void> {
+  async announceRelay(info: RelayInfo, ttlMs: number, opensTaken = 0): Promise<void> {
     const now = this.now();
     this.relays.set(info.id, { ...info, expiresAt: now + ttlMs });
-    if (!this.runs.has(info.boot)) sweep(this.runs, now);
-    this.runs.set(info.boot, { expiresAt: now + ttlMs });
+    const run = this.runs.get(info.boot);
+    if (!run) sweep(this.runs, now);
+    this.runs.set(info.boot, { expiresAt: now + ttlMs, sent: Math.max(0, (run?.sent ?? 0) - opensTaken) });
   }
 
   async withdrawRelay(id: string): Promise<void> {
@@ -109,17 +113,19 @@ export class MemoryStore implements CoordinationStore {
     for (const c of req.counters) if ((await this.countHit(c.key, req.windowMs)) > c.limit) return { ok: false, error: 'rate_limited' };
     if (req.once && !(await this.claimOnce(req.once.key, req.once.ttlMs))) return { ok: false, error: 'token_reused' };
     const exclude = new Set(req.exclude ?? []);
-    const open = (await this.liveRelays()).filter((r) => !exclude.has(r.id) && !r.draining && r.sockets < r.maxSockets);
+    // A relay's load: what it announced, plus the opens sent to it that it has not reported yet.
+    const load = (r: RelayInfo) => r.sockets + (this.runs.get(r.boot)?.sent ?? 0);
+    const open = (await this.liveRelays()).filter((r) => !exclude.has(r.id) && !r.draining && load(r) < r.maxSockets);
     if (open.length === 0) return { ok: false, error: 'no_relay' };
-    const least = Math.min(...open.map((r) => r.sockets));
-    const ties = open.filter((r) => r.sockets === least);
+    const least = Math.min(...open.map(load));
+    const ties = open.filter((r) => load(r) === least);
     const relay = ties[Math.floor(req.dice * ties.length)];
     if (req.slot && !(await this.acquireSlot(req.slot.key, req.slot.socketId, relayInstance(relay), req.slot.max))) {
       return { ok: false, error: 'socket_limit' };
     }
-    // Counts itself at once (the relay's next heartbeat replaces the estimate), as admit.lua does.
-    const stored = this.relays.get(relay.id);
-    if (stored) stored.sockets++;
+    // Counts itself at once, until the relay reports it took the open (announceRelay), as admit.lua does.
+    const run = this.runs.get(relay.boot);
+    if (run && (!req.open || this.handlers.has(relay.id))) run.sent++;
     if (req.open) return { ok: true, relay, opened: await this.ask(relay.id, req.open.req, req.open.timeoutMs) };
     return { ok: true, relay };
   }

@@ -6,6 +6,7 @@
  *   relay:<id>         JSON RelayInfo, expiring: its presence is the relay's liveness
  *   alive:<id>/<boot>  expiring marker of one run of a relay (slots name it: a restart is a new run)
  *   run:<boot>         the same marker by boot alone, which pages hold (GET /alive): relay ids stay private
+ *   sent:<boot>        opens sent to that run it has not reported taking yet (admit.lua adds, announce subtracts)
  *   slots:<key>        HASH socketId -> <relayId>/<boot>, the sockets a token holds
  *   routers            SET of router ids ever announced; router:<id> its expiring heartbeat (status page)
  *   rate:<key>:<win>   counter of a fixed rate-limit window
@@ -182,16 +183,16 @@ export class RedisStore implements CoordinationStore {
     return new RedisStore(opts, cmd, sub);
   }
 
-  async announceRelay(info: RelayInfo, ttlMs: number): Promise<void> {
-    await this.run(() =>
-      this.cmd
-        .multi()
-        .set(`${this.p}relay:${info.id}`, JSON.stringify(info), 'PX', ttlMs)
-        .set(`${this.p}alive:${relayInstance(info)}`, '1', 'PX', ttlMs)
-        .set(`${this.p}run:${info.boot}`, '1', 'PX', ttlMs)
-        .sadd(`${this.p}relays`, info.id)
-        .exec(),
-    );
+  async announceRelay(info: RelayInfo, ttlMs: number, opensTaken = 0): Promise<void> {
+    const tx = this.cmd
+      .multi()
+      .set(`${this.p}relay:${info.id}`, JSON.stringify(info), 'PX', ttlMs)
+      .set(`${this.p}alive:${relayInstance(info)}`, '1', 'PX', ttlMs)
+      .set(`${this.p}run:${info.boot}`, '1', 'PX', ttlMs)
+      .sadd(`${this.p}relays`, info.id);
+    // the opens it took are in info.sockets now (admit.lua counted them until here)
+    if (opensTaken > 0) tx.decrby(`${this.p}sent:${info.boot}`, opensTaken);
+    await this.run(() => tx.exec());
   }
 
   async withdrawRelay(id: string): Promise<void> {
@@ -298,6 +299,7 @@ export class RedisStore implements CoordinationStore {
           open ? (this.opts.cluster ? 'SPUBLISH' : 'PUBLISH') : '',
           `${this.p}open:`,
           open?.message ?? '',
+          `${this.p}sent:`,
         ),
       );
     } catch (err) {

@@ -12,6 +12,7 @@ export interface RelayInfo {
   boot: string;
   /** host[:port] clients reach the relay at; socket hosts are `<uniq>.<host>` */
   host: string;
+  /** sockets held, upstream handshakes in progress included */
   sockets: number;
   maxSockets: number;
   draining: boolean;
@@ -106,8 +107,10 @@ export interface CoordinationStore {
   /**
    * Registers or refreshes a relay, atomically with its membership in the relay list; it counts
    * as dead `ttlMs` after the last call (liveness is the key's expiry, not a message).
+   * `opensTaken`: the open requests the relay took since its last announce that the store took,
+   * which `info.sockets` now counts; admission stops counting them on its side (see admit).
    */
-  announceRelay(info: RelayInfo, ttlMs: number): Promise<void>;
+  announceRelay(info: RelayInfo, ttlMs: number, opensTaken?: number): Promise<void>;
   /** Takes a relay out of placement at once (drain, stop). Its slots are reclaimed lazily. */
   withdrawRelay(id: string): Promise<void>;
   /** The relays whose registration has not expired, as last announced; may be up to one heartbeat stale. */
@@ -132,8 +135,9 @@ export interface CoordinationStore {
    * live relay that is neither draining, full nor excluded, ties by `dice` (`no_relay`), and takes
    * the token's slot on that relay's run, reclaiming slots of dead runs first (`socket_limit`).
    * What was done before a refusal stays done (a refused create still counts). An admitted create
-   * adds one to its relay's load at once, until that relay's next announce replaces the figure,
-   * so a burst of creates between heartbeats spreads evenly.
+   * adds one to its relay's load at once, until that relay announces it took it (`opensTaken`),
+   * so a burst of creates between heartbeats spreads evenly; a relay's load is its announced
+   * `sockets` plus the opens sent to it that it has not reported yet.
    *
    * With `open`, the chosen relay is asked to open it in that same round trip, and admit resolves
    * once it answered, with its answer as `opened`: `relay_unavailable` at once when nobody serves

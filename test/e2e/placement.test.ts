@@ -1,11 +1,12 @@
 /**
  * Placement: least-loaded live relay, evenly spread; a dead relay gets nothing.
  */
+import net from 'node:net';
 import { spawnRole } from '../harness/processes';
 import { REDIS_URL, split, uniquePrefix } from '../helpers/services';
 import { until } from '../harness/until';
 import { startUpstream, type Upstream } from '../helpers/upstream';
-import { create } from '../helpers/wire';
+import { create, outcome } from '../helpers/wire';
 
 let up: Upstream;
 beforeAll(async () => {
@@ -54,6 +55,29 @@ test('a killed relay gets no new sockets once its heartbeat expired', async () =
     expect(svc.relays[0].relay!.socketCount).toBe(6);
   } finally {
     await doomed.kill('SIGKILL');
+    await svc.close();
+  }
+});
+
+test('a relay counts upstream handshakes in progress as load, so a slow relay does not look emptiest', async () => {
+  // a target that takes the TCP connection and never answers the WebSocket handshake
+  const held: net.Socket[] = [];
+  const silent = net.createServer((c) => held.push(c));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const target = `ws://127.0.0.1:${(silent.address() as net.AddressInfo).port}/`;
+  const svc = await split({ routers: 1, relays: 1, env: { UPSTREAM_CONNECT_TIMEOUT_MS: '20000', CREATE_TIMEOUT_MS: '30000' } });
+  const relay = svc.relays[0].relay!;
+  try {
+    const pending = outcome(create(svc.routers[0].base, { target }));
+    await until(() => relay.info().sockets === 1, 10_000, 'the handshake counted');
+    expect(relay.socketCount).toBe(0);
+    await until(async () => (await svc.routers[0].store.liveRelays())[0]?.sockets === 1, 10_000, 'the count announced');
+    // the target hangs up: the handshake fails, and the relay's load is what it holds again
+    for (const c of held) c.destroy();
+    expect(await pending).toBe('upstream_unreachable');
+    expect(relay.info().sockets).toBe(0);
+  } finally {
+    silent.close();
     await svc.close();
   }
 });

@@ -225,18 +225,19 @@ describe.each([
       expect(await b.admit({ ...base, counters: [], exclude: ['idle', 'busy'] })).toEqual({ ok: false, error: 'no_relay' });
     });
 
-    test("each admission adds to its relay's load at once, so creates between heartbeats spread evenly", async () => {
-      await a.announceRelay(relay('r1', 0), 5000);
-      await a.announceRelay(relay('r2', 0), 5000);
+    test("each admission adds to its relay's load at once, until the relay reports taking it", async () => {
+      await a.announceRelay(relay('r1', 0, 'run1'), 5000);
+      await a.announceRelay(relay('r2', 0, 'run2'), 5000);
       const placed: string[] = [];
       for (let i = 0; i < 6; i++) {
         const r = await (i % 2 ? a : b).admit({ ...base, counters: [] });
-        if (r.ok) placed.push(r.relay.id);
+        placed.push(r.ok ? r.relay.id : r.error);
       }
       expect(placed.filter((id) => id === 'r1')).toHaveLength(3);
       expect(placed.filter((id) => id === 'r2')).toHaveLength(3);
-      // the relay's own count, at its next announce, replaces the estimate
-      await a.announceRelay(relay('r1', 0), 5000);
+      // r1 reports it took its 3 and now holds 1 (2 closed already): its load is 1, r2's still 3
+      await a.announceRelay(relay('r1', 1, 'run1'), 5000, 3);
+      expect(await b.admit({ ...base, counters: [] })).toMatchObject({ ok: true, relay: { id: 'r1' } });
       expect(await b.admit({ ...base, counters: [] })).toMatchObject({ ok: true, relay: { id: 'r1' } });
     });
 

@@ -19,6 +19,8 @@
 -- ARGV[12] PUBLISH or SPUBLISH to send ARGV[14] to the chosen relay, '' to send nothing
 -- ARGV[13] prefix of relays' open channels (<prefix><id>)
 -- ARGV[14] the open request, as the relay reads it
+-- ARGV[15] prefix of runs' unreported-opens counters (<prefix><boot>: opens sent to that run it
+--          has not yet reported as taken; the relay's announce takes them off)
 -- Returns {1, relay JSON, relays that received the open request (-1: none sent)} or {0, error code}.
 local function count(key, limit)
   local n = redis.call('INCR', key)
@@ -38,10 +40,12 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[5])) do
     redis.call('SREM', KEYS[5], id)
   elseif not excluded[id] then
     local r = cjson.decode(json)
-    if not r.draining and r.sockets < r.maxSockets then
-      if least == nil or r.sockets < least then
-        least, ties = r.sockets, {json}
-      elseif r.sockets == least then
+    -- its load: what it announced, plus the opens sent to it that it has not reported yet
+    local load = r.sockets + math.max(0, tonumber(redis.call('GET', ARGV[15] .. r.boot) or '0'))
+    if not r.draining and load < r.maxSockets then
+      if least == nil or load < least then
+        least, ties = load, {json}
+      elseif load == least then
         table.insert(ties, json)
       end
     end
@@ -68,13 +72,18 @@ if max > 0 then
   if tonumber(ARGV[7]) > 0 then redis.call('PEXPIRE', KEYS[4], ARGV[7]) end
 end
 
--- The placement counts itself at once: relays publish their load only every heartbeat, and a
--- storm of creates in between would otherwise all land on the relay that looked least loaded.
--- The relay's next heartbeat replaces this estimate with its own count.
-local placed = cjson.decode(best)
-placed.sockets = placed.sockets + 1
-redis.call('SET', ARGV[8] .. placed.id, cjson.encode(placed), 'KEEPTTL')
 -- The open request leaves with the admission: one round trip from the router for both.
+local placed = cjson.decode(best)
 local received = -1
 if ARGV[12] ~= '' then received = redis.call(ARGV[12], ARGV[13] .. placed.id, ARGV[14]) end
+-- The placement counts itself at once: relays publish their load only every heartbeat, and a
+-- storm of creates in between would otherwise all land on the relay that looked least loaded.
+-- The relay's next announce takes it off again, counted in its own figure by then. An open
+-- nobody received is not counted: no relay will ever report it. The counter outlives any
+-- RELAY_TTL_MS (at most 5 minutes), and goes with its run.
+if received ~= 0 then
+  local sent = ARGV[15] .. placed.boot
+  redis.call('INCR', sent)
+  redis.call('PEXPIRE', sent, 600000)
+end
 return {1, best, received}
