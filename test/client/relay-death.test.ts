@@ -5,9 +5,9 @@
  * answer can close the socket with `relay_gone`.
  */
 import type { Browser, Page } from 'playwright-core';
-import { spawnRole, type RoleProcess } from '../harness/processes';
+import type { RoleProcess } from '../harness/processes';
 import { launchChromium, startPageServer, type PageServer } from '../helpers/browser';
-import { REDIS_URL, split, uniquePrefix, type Split } from '../helpers/services';
+import { relayProcess, split, uniquePrefix, type Split } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 
 let browser: Browser;
@@ -21,15 +21,7 @@ const prefix = uniquePrefix('relay-death');
 beforeAll(async () => {
   [browser, pages, up] = await Promise.all([launchChromium(), startPageServer(), startUpstream()]);
   svc = await split({ routers: 1, relays: 0, prefix });
-  relay = await spawnRole('relay', {
-    REDIS_URL,
-    STORE_PREFIX: prefix,
-    RELAY_ID: 'doomed',
-    HEARTBEAT_MS: '100',
-    RELAY_TTL_MS: '400',
-    AUTH: 'none',
-    ALLOW_TARGETS: '127.0.0.1',
-  });
+  relay = await relayProcess(prefix, 'doomed');
   page = await browser.newPage();
   const router = svc.routers[0].base;
   await page.goto(

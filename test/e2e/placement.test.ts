@@ -2,8 +2,7 @@
  * Placement: least-loaded live relay, evenly spread; a dead relay gets nothing.
  */
 import net from 'node:net';
-import { spawnRole } from '../harness/processes';
-import { REDIS_URL, split, uniquePrefix } from '../helpers/services';
+import { relayProcess, split, uniquePrefix } from '../helpers/services';
 import { until } from '../harness/until';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { create, outcome } from '../helpers/wire';
@@ -38,15 +37,7 @@ test('with no relay alive, create answers no_relay at once', async () => {
 test('a killed relay gets no new sockets once its heartbeat expired', async () => {
   const prefix = uniquePrefix('placement');
   const svc = await split({ routers: 1, relays: 1, prefix });
-  const doomed = await spawnRole('relay', {
-    REDIS_URL,
-    STORE_PREFIX: prefix,
-    RELAY_ID: 'doomed',
-    HEARTBEAT_MS: '100',
-    RELAY_TTL_MS: '400',
-    AUTH: 'none',
-    ALLOW_TARGETS: '127.0.0.1',
-  });
+  const doomed = await relayProcess(prefix, 'doomed');
   try {
     await until(async () => (await svc.routers[0].store.liveRelays()).some((r) => r.id === 'doomed'));
     await doomed.kill('SIGKILL');

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { startAllInOne, startRelay, startRouter, type Running } from '../../bin/servers';
+import { type RoleProcess, spawnRole } from '../harness/processes';
 import { loadConfig, type Role } from '../../shared/config';
 import { createLogger } from '../../shared/log';
 
@@ -50,4 +51,17 @@ export async function split(o: { routers?: number; relays?: number; env?: Record
       await Promise.all([...routers, ...relays].map((r) => r.close()));
     },
   };
+}
+
+/** A relay as a process of its own on the real Redis under `prefix` (a test kills it), heartbeating as split() relays do. */
+export function relayProcess(prefix: string, relayId: string): Promise<RoleProcess> {
+  return spawnRole('relay', {
+    REDIS_URL,
+    STORE_PREFIX: prefix,
+    RELAY_ID: relayId,
+    HEARTBEAT_MS: '100',
+    RELAY_TTL_MS: '400',
+    AUTH: 'none',
+    ALLOW_TARGETS: '127.0.0.1',
+  });
 }

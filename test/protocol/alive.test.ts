@@ -3,9 +3,8 @@
  * polls fail. Real router and relays over the real Redis; the dying relay is its own process,
  * killed with SIGKILL (no drain, no goodbye).
  */
-import { spawnRole } from '../harness/processes';
 import { until } from '../harness/until';
-import { REDIS_URL, split, uniquePrefix, type Split } from '../helpers/services';
+import { relayProcess, split, uniquePrefix, type Split } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { create, type Opened, poll, request } from '../helpers/wire';
 
@@ -31,15 +30,7 @@ const alive = (run: string | undefined, o: { wait?: number } = {}) => {
 
 /** A relay process of its own, to be killed; and a socket placed on it. */
 async function doomedRelay() {
-  const proc = await spawnRole('relay', {
-    REDIS_URL,
-    STORE_PREFIX: prefix,
-    RELAY_ID: `doomed-${Math.random().toString(36).slice(2, 8)}`,
-    HEARTBEAT_MS: '100',
-    RELAY_TTL_MS: '400',
-    AUTH: 'none',
-    ALLOW_TARGETS: '127.0.0.1',
-  });
+  const proc = await relayProcess(prefix, `doomed-${Math.random().toString(36).slice(2, 8)}`);
   // Placement is least-loaded: take sockets until one lands on the new relay.
   let socket: Opened | undefined;
   for (let i = 0; i < 50 && !socket; i++) {
