@@ -282,16 +282,19 @@ export class Relay {
 
   private async announce(): Promise<void> {
     // The opens taken so far are in info().sockets now: the store stops counting them on its side.
+    // Taken off here, not after the await: a heartbeat and a close may announce at once, and each
+    // open must be reported by one of them only.
     const opens = this.opensUnannounced;
+    this.opensUnannounced = 0;
     try {
       await this.o.store.announceRelay(this.info(), this.o.config.relayTtlMs, opens);
-      this.opensUnannounced -= opens;
       if (!this.announcedAt || Date.now() - this.announcedAt >= this.o.config.relayTtlMs) {
         this.o.log.info('relay_registered', { relay: this.id });
       }
       this.announcedAt = Date.now();
       this.announceFailing = false;
     } catch (err) {
+      this.opensUnannounced += opens; // not reported: the next announce carries them
       // Once per outage: the store logs when it is back, and relay_registered follows.
       if (!this.announceFailing) this.o.log.warn('relay_announce_failed', { relay: this.id, ...errorFields(err) });
       this.announceFailing = true;
