@@ -50,6 +50,9 @@ interface OpenEnvelope {
   timeoutMs: number;
 }
 
+/** Ends the wait of an open request the admission did not send (refused, or the store failed). Nobody reads it. */
+const NOT_SENT: OpenResult = { ok: false, error: 'internal', message: 'the open request was not sent' };
+
 interface ReplyEnvelope {
   id: string;
   result: OpenResult;
@@ -234,25 +237,26 @@ export class RedisStore implements CoordinationStore {
   }
 
   /**
-   * Registers the answer an open request `id` will get: the relay's (onMessage), relay_unavailable
-   * when nobody received it, store_unavailable when the connection drops, create_timeout after
-   * `timeoutMs`. `cancel` forgets it (the request was never sent).
+   * The answer open request `id` will get: the relay's (onMessage), or whatever `answerNow` gives
+   * it first (relay_unavailable, store_unavailable, not sent), or create_timeout after `timeoutMs`.
    */
-  private expectAnswer(id: string, timeoutMs: number) {
-    let settle: (r: OpenResult) => void = () => undefined;
-    const answer = new Promise<OpenResult>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        resolve({ ok: false, error: 'create_timeout', message: `the relay did not answer within ${timeoutMs} ms` });
-      }, timeoutMs);
-      settle = (r) => {
+  private expectAnswer(id: string, timeoutMs: number): Promise<OpenResult> {
+    return new Promise<OpenResult>((resolve) => {
+      const timer = setTimeout(
+        () => this.answerNow(id, { ok: false, error: 'create_timeout', message: `the relay did not answer within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
+      this.waiting.set(id, (r) => {
         clearTimeout(timer);
         this.waiting.delete(id);
         resolve(r);
-      };
-      this.waiting.set(id, settle);
+      });
     });
-    return { answer, settle: (r: OpenResult) => settle(r), cancel: () => settle({ ok: false, error: 'internal', message: 'not sent' }) };
+  }
+
+  /** Settles the wait for open request `id`, if it still waits. */
+  private answerNow(id: string, r: OpenResult): void {
+    this.waiting.get(id)?.(r);
   }
 
   private async replies(): Promise<void> {
@@ -269,11 +273,11 @@ export class RedisStore implements CoordinationStore {
     const window = Math.floor(Date.now() / req.windowMs);
     const none = `${this.p}none`; // a key in the same slot, never written: for what this create does not use
     const [ip, token] = req.counters;
-    let open: { message: string; answer: ReturnType<RedisStore['expectAnswer']> } | undefined;
+    let open: { id: string; message: string; answer: Promise<OpenResult> } | undefined;
     if (req.open) {
       await this.replies();
       const envelope: OpenEnvelope = { id: newRequestId(), replyTo: this.replyChannel, req: req.open.req, timeoutMs: req.open.timeoutMs };
-      open = { message: JSON.stringify(envelope), answer: this.expectAnswer(envelope.id, req.open.timeoutMs) };
+      open = { id: envelope.id, message: JSON.stringify(envelope), answer: this.expectAnswer(envelope.id, req.open.timeoutMs) };
     }
     let reply: [number, string, number?];
     try {
@@ -303,18 +307,18 @@ export class RedisStore implements CoordinationStore {
         ),
       );
     } catch (err) {
-      open?.answer.cancel();
+      if (open) this.answerNow(open.id, NOT_SENT);
       throw err;
     }
     const [ok, value, received] = reply;
     if (ok !== 1) {
-      open?.answer.cancel();
+      if (open) this.answerNow(open.id, NOT_SENT);
       return { ok: false, error: value as Exclude<AdmitResult, { ok: true }>['error'] };
     }
     const relay = JSON.parse(value) as RelayInfo;
     if (!open) return { ok: true, relay };
-    if (received === 0) open.answer.settle({ ok: false, error: 'relay_unavailable', message: `relay ${relay.id} is not serving` });
-    return { ok: true, relay, opened: await open.answer.answer };
+    if (received === 0) this.answerNow(open.id, { ok: false, error: 'relay_unavailable', message: `relay ${relay.id} is not serving` });
+    return { ok: true, relay, opened: await open.answer };
   }
 
   async releaseSlot(key: string, socketId: string): Promise<void> {
@@ -352,7 +356,7 @@ export class RedisStore implements CoordinationStore {
   private onMessage(channel: string, message: string): void {
     if (channel === this.replyChannel) {
       const reply = parseJson<ReplyEnvelope>(message);
-      if (reply) this.waiting.get(reply.id)?.(reply.result);
+      if (reply) this.answerNow(reply.id, reply.result);
       return;
     }
     const serving = this.handlers.get(channel);
