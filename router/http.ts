@@ -8,12 +8,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery, type ParsedUrlQuery } from 'node:querystring';
 import type { TrustedProxies } from '../shared/client-address';
-import { asPolysocketError, PolysocketError } from '../shared/errors';
+import { PolysocketError } from '../shared/errors';
 import { REQUEST_ID } from '../shared/ids';
-import { errorFields, type Logger, redactUrl } from '../shared/log';
+import type { Logger } from '../shared/log';
 import { requestOrigin } from '../shared/origin';
 import { checkUrlLength, intParam, param } from '../shared/params';
-import { answerError, callbackOf, sendOk } from '../shared/respond';
+import { answerFailure, callbackOf, sendOk } from '../shared/respond';
 import type { SocketCreator } from './create';
 import type { RunLiveness } from './run-liveness';
 
@@ -36,11 +36,7 @@ export function routerHandler(d: RouterHttpDeps): (req: IncomingMessage, res: Se
     const path = q < 0 ? url : url.slice(0, q);
     if (path !== '/create' && path !== '/alive') return false;
     const query = q < 0 ? {} : parseQuery(url.slice(q + 1), '&', '=', { maxKeys: 0 });
-    const failed = (err: unknown) => {
-      const e = asPolysocketError(err);
-      if (e.code === 'internal') d.log.error('request_failed', { url: redactUrl(url), ...errorFields((e as { cause?: unknown }).cause) });
-      answerError(res, query, e);
-    };
+    const failed = (err: unknown) => answerFailure(res, query, err, d.log, url);
     try {
       checkUrlLength(url, d.maxUrlBytes);
       if (req.method !== 'GET') throw new PolysocketError('method_not_allowed', `${path} takes GET only`);

@@ -3,10 +3,10 @@
  * where errors become answers (JSONP 200 with the error inside when a valid cb was given).
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { asPolysocketError, PolysocketError } from './errors';
-import { errorFields, redactUrl, type Logger } from './log';
+import { PolysocketError } from './errors';
+import type { Logger } from './log';
 import { checkUrlLength } from './params';
-import { answerError } from './respond';
+import { answerFailure } from './respond';
 
 export function createApp(maxUrlBytes: number): express.Express {
   const app = express();
@@ -24,10 +24,7 @@ export function createApp(maxUrlBytes: number): express.Express {
 /** 404 for everything else, then the error answerer. Mount last. */
 export function finishApp(app: express.Express, log: Logger): void {
   app.use((_req, _res, next) => next(new PolysocketError('not_found')));
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = asPolysocketError(err);
-    if (e.code === 'internal')
-      log.error('request_failed', { url: redactUrl(req.originalUrl), ...errorFields((e as { cause?: unknown }).cause) });
-    answerError(res, req.query ?? {}, e);
-  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) =>
+    answerFailure(res, req.query ?? {}, err, log, req.originalUrl),
+  );
 }

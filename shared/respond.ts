@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import { asPolysocketError, PolysocketError } from './errors';
 import { escapeJsonText, isValidCallback, jsonpBody, scriptSafeJson } from './jsonp';
+import { errorFields, type Logger, redactUrl } from './log';
 
 const NO_STORE = 'no-store, no-cache, must-revalidate, max-age=0';
 // Flat [name, value, ...] lists handed to writeHead: no per-header setHeader bookkeeping on the hot path.
@@ -49,4 +50,11 @@ export function answerError(res: ServerResponse, query: Record<string, unknown>,
   }
   const cb = query.cb;
   sendError(res, typeof cb === 'string' && isValidCallback(cb) ? cb : undefined, asPolysocketError(err), extra);
+}
+
+/** answerError for a request that failed; a bug (`internal`) is logged first, with its URL redacted. */
+export function answerFailure(res: ServerResponse, query: Record<string, unknown>, err: unknown, log: Logger, url: string): void {
+  const e = asPolysocketError(err);
+  if (e.code === 'internal') log.error('request_failed', { url: redactUrl(url), ...errorFields((e as { cause?: unknown }).cause) });
+  answerError(res, query, e);
 }
