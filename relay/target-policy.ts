@@ -10,9 +10,10 @@
  * socket then connects to, so a name cannot resolve to something else later (no rebinding gap).
  */
 import dns from 'node:dns';
-import net, { BlockList } from 'node:net';
+import { BlockList } from 'node:net';
 import type { RequestOptions } from 'node:http';
 import type { ClientOptions } from 'ws';
+import { addRange, familyOf, parseTargetAllowance } from '../shared/addresses';
 import { BAD_PORTS } from '../shared/bad-ports';
 import { PolysocketError } from '../shared/errors';
 import { portOf } from '../shared/urls';
@@ -52,11 +53,6 @@ const forbidden = new BlockList();
 for (const [a, p] of FORBIDDEN_V4) forbidden.addSubnet(a, p, 'ipv4');
 for (const [a, p] of FORBIDDEN_V6) forbidden.addSubnet(a, p, 'ipv6');
 
-function familyOf(ip: string): 'ipv4' | 'ipv6' | undefined {
-  const v = net.isIP(ip);
-  return v === 4 ? 'ipv4' : v === 6 ? 'ipv6' : undefined;
-}
-
 /** ws passes these through to http.request, lookup included. */
 export type UpstreamSocketOptions = Partial<ClientOptions> & Pick<RequestOptions, 'lookup'>;
 
@@ -87,25 +83,16 @@ export class TargetPolicy {
   }
 
   private addEntry(entry: string): void {
-    const bad = () =>
-      new PolysocketError(
+    const a = parseTargetAllowance(entry);
+    if (!a) {
+      throw new PolysocketError(
         'bad_parameter',
         `ALLOW_TARGETS: ${JSON.stringify(entry)} is not an IP, a CIDR, or a host with an optional :port`,
       );
-    const withPort = /^(\[[0-9a-f:.]+\]|[^:/[\]]+):(\d{1,5})$/i.exec(entry);
-    if (withPort) {
-      const host = withPort[1].replace(/^\[|\]$/g, '').toLowerCase();
-      if (!familyOf(host) && !/^[a-z0-9.-]+$/.test(host)) throw bad();
-      this.allowedEndpoints.add(endpoint(host, withPort[2]));
-      return;
     }
-    const [addr, bits] = entry.split('/');
-    const family = familyOf(addr);
-    if (family && bits === undefined) this.allowed.addAddress(addr, family);
-    else if (family && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 'ipv4' ? 32 : 128))
-      this.allowed.addSubnet(addr, Number(bits), family);
-    else if (bits === undefined && /^[a-z0-9.-]+$/i.test(entry)) this.allowedNames.add(entry.toLowerCase());
-    else throw bad();
+    if (a.kind === 'endpoint') this.allowedEndpoints.add(endpoint(a.host, a.port));
+    else if (a.kind === 'range') addRange(this.allowed, a.range);
+    else this.allowedNames.add(a.name);
   }
 
   /** True when connecting to `ip` (on `port`, if given) is allowed. */

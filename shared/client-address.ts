@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import net, { BlockList } from 'node:net';
+import { addRange, familyOf, parseAddressRange } from './addresses';
 import { PolysocketError } from './errors';
 
 export interface ClientFacts {
@@ -16,11 +17,6 @@ export interface ClientFacts {
   host: string;
 }
 
-function family(ip: string): 'ipv4' | 'ipv6' | undefined {
-  const v = net.isIP(ip);
-  return v === 4 ? 'ipv4' : v === 6 ? 'ipv6' : undefined;
-}
-
 export class TrustedProxies {
   private readonly list = new BlockList();
   private readonly any: boolean;
@@ -28,20 +24,16 @@ export class TrustedProxies {
   /** TRUST_PROXY: IPs and CIDRs of the proxies in front of this process. */
   constructor(entries: readonly string[]) {
     for (const entry of entries) {
-      const [addr, bits] = entry.split('/');
-      const f = family(addr);
-      if (!f || (bits !== undefined && !/^\d{1,3}$/.test(bits))) {
-        throw new PolysocketError('bad_parameter', `TRUST_PROXY: ${JSON.stringify(entry)} is not an IP or a CIDR`);
-      }
-      if (bits === undefined) this.list.addAddress(addr, f);
-      else this.list.addSubnet(addr, Number(bits), f);
+      const range = parseAddressRange(entry);
+      if (!range) throw new PolysocketError('bad_parameter', `TRUST_PROXY: ${JSON.stringify(entry)} is not an IP or a CIDR`);
+      addRange(this.list, range);
     }
     this.any = entries.length > 0;
   }
 
   trusts(ip: string): boolean {
     const plain = ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-    const f = family(plain);
+    const f = familyOf(plain);
     return this.any && f !== undefined && this.list.check(plain, f);
   }
 

@@ -3,88 +3,49 @@
  * The table below is the single source for parsing, defaults, `--help` and the README.
  */
 import { randomBytes } from 'node:crypto';
+import { parseAddressRange, parseTargetAllowance } from './addresses';
 import { HOST_AND_PORT } from './urls';
 
 type Kind = 'int' | 'string' | 'bool' | 'list' | 'enum';
 
+/** What is wrong with one value (a list's item, or a whole string), or undefined when it is fine. */
+type Check = (value: string) => string | undefined;
+
 interface Setting {
   env: string;
-  key: keyof Config;
+  key: string;
   kind: Kind;
   /** Default as the environment would spell it; undefined = unset. */
   def?: string;
   min?: number;
   max?: number;
+  /** an enum's values, or the values a list's items may take */
   values?: readonly string[];
+  /** checked once at start, beside every other setting's problems */
+  check?: Check;
   roles: readonly ('router' | 'relay' | 'all')[];
   doc: string;
 }
 
-export interface Config {
-  port: number;
-  bind: string;
-  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
-  redisUrl?: string;
-  redisCluster: boolean;
-  storePrefix: string;
-  // router
-  createTimeoutMs: number;
-  maxPendingCreates: number;
-  auth: 'token' | 'none';
-  tokenSecret?: string;
-  tokenPublicKey?: string;
-  tokenAlgorithms: readonly string[];
-  tokenAudience?: string;
-  tokenIssuer?: string;
-  tokenClockToleranceS: number;
-  createsPerMinutePerIp: number;
-  createsPerMinutePerToken: number;
-  tokenMaxTtlS: number;
-  /** the all-in-one's demo page and echo (undefined: on unless the operator set a token key) */
-  demo?: boolean;
-  /** the all-in-one reachable from the network: bind all addresses, socket URLs from the request's host */
-  network: boolean;
-  // every role
-  adminPort: number;
-  adminBind: string;
-  adminToken?: string;
-  requestTimeoutMs: number;
-  headersTimeoutMs: number;
-  maxConnectionsPerIp: number;
-  listenBacklog: number;
-  trustProxy: readonly string[];
-  tlsCertFile?: string;
-  tlsKeyFile?: string;
-  tlsProfile: 'modern' | 'legacy';
-  // relay
-  relayId: string;
-  /** '' until the server listens: then `localhost:<port>` (see withListenPort) */
-  publicHost: string;
-  /** PUBLIC_HOST was given (not derived from the listen port) */
-  explicitPublicHost?: boolean;
-  publicScheme: 'http' | 'https';
-  subdomains: boolean;
-  heartbeatMs: number;
-  relayTtlMs: number;
-  pollMaxTtlMs: number;
-  idleTimeoutMs: number;
-  upstreamConnectTimeoutMs: number;
-  upstreamStallMs: number;
-  upstreamCloseTimeoutMs: number;
-  maxBufferedBytes: number;
-  maxMessageBytes: number;
-  maxChunks: number;
-  maxBodyBytes: number;
-  maxUrlBytes: number;
-  maxSockets: number;
-  drainTimeoutMs: number;
-  allowTargets: readonly string[];
-  allowPorts: readonly string[];
-  maxBatchSends: number;
-  answerWriteTimeoutMs: number;
-}
+/** The JWT algorithms jsonwebtoken verifies ('none' is never accepted). */
+export const TOKEN_ALGORITHM_NAMES = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+] as const;
 
-const SETTINGS: readonly Setting[] = [
+const isPort: Check = (v) => (/^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : 'is not a port');
+
+const SETTINGS = [
   {
     env: 'PORT',
     key: 'port',
@@ -117,6 +78,10 @@ const SETTINGS: readonly Setting[] = [
     key: 'redisUrl',
     kind: 'string',
     roles: ['router', 'relay'],
+    check: (v) =>
+      v.split(',').every((u) => /^rediss?:\/\/[^/\s]+/.test(u.trim()))
+        ? undefined
+        : 'must be redis://host:port (or rediss:// for TLS); Cluster seeds comma-separated',
     doc: 'Redis URL of the coordination store (required for router and relay)',
   },
   {
@@ -183,6 +148,7 @@ const SETTINGS: readonly Setting[] = [
     key: 'tokenAlgorithms',
     kind: 'list',
     def: 'HS256',
+    values: TOKEN_ALGORITHM_NAMES,
     roles: ['all', 'router'],
     doc: 'comma-separated JWT algorithms accepted',
   },
@@ -234,6 +200,7 @@ const SETTINGS: readonly Setting[] = [
     kind: 'list',
     def: '',
     roles: ['all', 'router'],
+    check: (v) => (parseAddressRange(v) ? undefined : 'is not an IP or a CIDR (prefix at most 32 for IPv4, 128 for IPv6)'),
     doc: 'IPs or CIDRs of proxies in front whose X-Forwarded-For/-Proto/-Host are believed (rate limits, logs, and what goes upstream)',
   },
   {
@@ -339,6 +306,7 @@ const SETTINGS: readonly Setting[] = [
     kind: 'list',
     def: '',
     roles: ['all', 'relay'],
+    check: isPort,
     doc: "comma-separated ports the relay may reach although browsers block them (the Fetch standard's bad ports)",
   },
   {
@@ -361,13 +329,21 @@ const SETTINGS: readonly Setting[] = [
     roles: ['all', 'relay'],
     doc: 'a poll answer the client does not read within this is dropped with its connection',
   },
-  { env: 'RELAY_ID', key: 'relayId', kind: 'string', roles: ['all', 'relay'], doc: "this relay's name in the store (default: random)" },
+  {
+    env: 'RELAY_ID',
+    key: 'relayId',
+    kind: 'string',
+    roles: ['all', 'relay'],
+    check: (v) => (/^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'may hold only letters, digits, _ . - (at most 64)'),
+    doc: "this relay's name in the store (default: random)",
+  },
   {
     env: 'PUBLIC_HOST',
     key: 'publicHost',
     kind: 'string',
     def: '',
     roles: ['all', 'relay'],
+    check: (v) => (v === '' || HOST_AND_PORT.test(v) ? undefined : 'must be host or host:port'),
     doc: 'host[:port] clients reach this relay at; sockets get <uniq>.<PUBLIC_HOST> (default localhost:<PORT>)',
   },
   {
@@ -533,9 +509,36 @@ const SETTINGS: readonly Setting[] = [
     kind: 'list',
     def: '',
     roles: ['all', 'relay'],
+    check: (v) => (parseTargetAllowance(v) ? undefined : 'is not an IP, a CIDR, or a host with an optional :port'),
     doc: 'comma-separated hosts, IPs or CIDRs the relay may reach even though private or loopback',
   },
-];
+] as const satisfies readonly Setting[];
+
+/** The table as the code walks it; its literal type above is what Config is derived from. */
+const ROWS: readonly Setting[] = SETTINGS;
+
+type Row = (typeof SETTINGS)[number];
+type ValueOf<R> = R extends { kind: 'int' }
+  ? number
+  : R extends { kind: 'bool' }
+    ? boolean
+    : R extends { kind: 'list' }
+      ? readonly string[]
+      : R extends { kind: 'enum'; values: readonly (infer V)[] }
+        ? V
+        : string;
+/** a setting with a default always has a value; one without may be unset */
+type FromTable = { [R in Row as R extends { def: string } ? R['key'] : never]: ValueOf<R> } & {
+  [R in Row as R extends { def: string } ? never : R['key']]?: ValueOf<R>;
+};
+
+/** Every setting, typed from its row of the table, and what start derives from them. */
+export type Config = FromTable & {
+  /** RELAY_ID, or a random one */
+  relayId: string;
+  /** PUBLIC_HOST was given (not derived from the listen port) */
+  explicitPublicHost?: boolean;
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -546,6 +549,17 @@ export class ConfigError extends Error {
 }
 
 function parse(s: Setting, raw: string, problems: string[]): unknown {
+  const value = parseKind(s, raw, problems);
+  if (value === undefined || s.kind === 'int' || s.kind === 'bool' || s.kind === 'enum') return value;
+  const items = s.kind === 'list' ? (value as readonly string[]) : [value as string];
+  for (const item of items) {
+    const problem = s.values && s.kind === 'list' && !s.values.includes(item) ? `must be one of ${s.values.join(', ')}` : s.check?.(item);
+    if (problem) problems.push(`${s.env}: ${JSON.stringify(item)} ${problem}`);
+  }
+  return value;
+}
+
+function parseKind(s: Setting, raw: string, problems: string[]): unknown {
   switch (s.kind) {
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim())) {
@@ -588,7 +602,7 @@ export type Role = 'all' | 'router' | 'relay';
 export function loadConfig(env: Record<string, string | undefined>, role: Role = 'all'): Config {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
-  for (const s of SETTINGS) {
+  for (const s of ROWS) {
     const raw = env[s.env] ?? s.def;
     out[s.key] = raw === undefined ? undefined : parse(s, raw, problems);
   }
@@ -597,15 +611,7 @@ export function loadConfig(env: Record<string, string | undefined>, role: Role =
   if (c.network && env.BIND === undefined) c.bind = '0.0.0.0';
   // a relay that speaks TLS hands out https: socket URLs unless told otherwise
   if (c.tlsCertFile && env.PUBLIC_SCHEME === undefined) c.publicScheme = 'https';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(c.relayId)) problems.push('RELAY_ID may hold only letters, digits, _ . - (at most 64)');
-  if (c.publicHost && !HOST_AND_PORT.test(c.publicHost))
-    problems.push(`PUBLIC_HOST=${JSON.stringify(c.publicHost)} must be host or host:port`);
   if (role !== 'all' && !c.redisUrl) problems.push(`REDIS_URL is required for the ${role} role (the all-in-one 'start' needs none)`);
-  for (const u of c.redisUrl ? c.redisUrl.split(',') : []) {
-    if (!/^rediss?:\/\/[^/\s]+/.test(u.trim())) {
-      problems.push(`REDIS_URL=${JSON.stringify(u.trim())} must be redis://host:port (or rediss:// for TLS)`);
-    }
-  }
   if (c.relayTtlMs !== undefined && c.heartbeatMs !== undefined && c.relayTtlMs <= c.heartbeatMs) {
     problems.push(`RELAY_TTL_MS (${c.relayTtlMs}) must be greater than HEARTBEAT_MS (${c.heartbeatMs})`);
   }
@@ -620,9 +626,12 @@ export function loadConfig(env: Record<string, string | undefined>, role: Role =
     const weak = secretProblem(c.tokenSecret);
     if (weak) problems.push(weak);
   }
-  for (const port of c.allowPorts ?? []) {
-    if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)
-      problems.push(`ALLOW_PORTS: ${JSON.stringify(port)} is not a port`);
+  const hmac = (c.tokenAlgorithms ?? []).filter((a) => a.startsWith('HS'));
+  if (c.tokenPublicKey && hmac.length) {
+    // a public key used as an HMAC secret is the classic algorithm-confusion forgery
+    problems.push(`TOKEN_PUBLIC_KEY goes with RS*/PS*/ES* algorithms only; TOKEN_ALGORITHMS has ${hmac.join(', ')}`);
+  } else if (c.tokenSecret && !c.tokenPublicKey && hmac.length !== (c.tokenAlgorithms ?? []).length) {
+    problems.push('TOKEN_SECRET goes with HS* algorithms only: set TOKEN_ALGORITHMS=HS256 (or give TOKEN_PUBLIC_KEY)');
   }
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(c);
@@ -648,7 +657,7 @@ export function withListenPort(c: Config, port: number): Config {
 
 /** Lines for `--help`: every setting a role reads, with its default. */
 export function describeSettings(role: Role): string[] {
-  return SETTINGS.filter((s) => s.roles.includes(role)).map(
+  return ROWS.filter((s) => s.roles.includes(role)).map(
     (s) => `  ${s.env.padEnd(28)} ${s.doc}${s.def !== undefined && s.def !== '' ? ` [${s.def}]` : ''}`,
   );
 }
@@ -659,7 +668,7 @@ export function settingsTable(): string[] {
   return [
     '| setting | read by | default | meaning |',
     '|---|---|---|---|',
-    ...SETTINGS.map((s) => `| \`${s.env}\` | ${roles(s)} | ${s.def ? `\`${s.def}\`` : '—'} | ${s.doc.replace(/\|/g, '\\|')} |`),
+    ...ROWS.map((s) => `| \`${s.env}\` | ${roles(s)} | ${s.def ? `\`${s.def}\`` : '—'} | ${s.doc.replace(/\|/g, '\\|')} |`),
   ];
 }
 
@@ -675,11 +684,11 @@ export function flagsToEnv(args: string[]): { env: Record<string, string>; rest:
       continue;
     }
     const name = m[1].replace(/-/g, '_').toUpperCase();
-    if (!SETTINGS.some((s) => s.env === name)) {
+    if (!ROWS.some((s) => s.env === name)) {
       rest.push(a);
       continue;
     }
-    const setting = SETTINGS.find((s) => s.env === name);
+    const setting = ROWS.find((s) => s.env === name);
     // a bool flag may stand alone: `--network` is `--network true`
     const bare = setting?.kind === 'bool' && m[2] === undefined && (args[i + 1] === undefined || args[i + 1].startsWith('--'));
     const value = bare ? 'true' : (m[2] ?? args[++i]);

@@ -81,7 +81,28 @@ describe('one line for each mistake, no stack', () => {
 
   test('REDIS_URL with another scheme says which scheme it takes', async () => {
     const r = await run(['relay'], { REDIS_URL: 'http://127.0.0.1:6379' });
-    expect(r.stderr).toBe('polysocket: REDIS_URL="http://127.0.0.1:6379" must be redis://host:port (or rediss:// for TLS)\n');
+    expect(r.stderr).toBe(
+      'polysocket: REDIS_URL: "http://127.0.0.1:6379" must be redis://host:port (or rediss:// for TLS); Cluster seeds comma-separated\n',
+    );
+  });
+
+  test('start names every bad address, CIDR and algorithm in one try, before it opens a port', async () => {
+    const r = await run(['start'], {
+      PORT: '0',
+      TRUST_PROXY: 'not-an-ip,10.0.0.0/99',
+      TOKEN_ALGORITHMS: 'FOO',
+      ALLOW_TARGETS: '::/999',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain('listening');
+    expect(r.stderr).not.toMatch(/RangeError|ERR_OUT_OF_RANGE|\n\s+at /);
+    for (const problem of [
+      'TRUST_PROXY: "not-an-ip" is not an IP or a CIDR',
+      'TRUST_PROXY: "10.0.0.0/99" is not an IP or a CIDR',
+      'TOKEN_ALGORITHMS: "FOO" must be one of HS256',
+      'ALLOW_TARGETS: "::/999" is not an IP, a CIDR',
+    ])
+      expect(r.stderr).toContain(problem);
   });
 
   test('a port already in use says so and what to do', async () => {
