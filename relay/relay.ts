@@ -55,7 +55,7 @@ export interface RelayDeps {
 export class Relay {
   readonly id: string;
   /** this run of the relay (token slots name it, so a restart under the same id frees the old run's) */
-  readonly boot = newRequestId();
+  readonly run = newRequestId();
   draining = false;
   private readonly sessions = new Map<string, Session>();
   /** sessions whose upstream is still open */
@@ -107,7 +107,7 @@ export class Relay {
   info(): RelayInfo {
     return {
       id: this.id,
-      boot: this.boot,
+      run: this.run,
       host: this.o.config.publicHost,
       sockets: this.live + this.opening,
       maxSockets: this.o.config.maxSockets,
@@ -241,7 +241,7 @@ export class Relay {
     const host = c.network && !c.explicitPublicHost && req.host && HOST_AND_PORT.test(req.host) ? req.host : c.publicHost;
     // An IP address has no subdomains; neither does a name without wildcard DNS (SUBDOMAINS=false).
     const fqdn = c.subdomains && !isIpHost(host) ? `${req.uniq}.${host}` : host;
-    return { ok: true, fqdn, url: `${c.publicScheme}://${fqdn}`, protocol: ws.protocol, run: this.boot };
+    return { ok: true, fqdn, url: `${c.publicScheme}://${fqdn}`, protocol: ws.protocol, run: this.run };
   }
 
   /** The router never learned of this socket (it gave up, or the store went away): nobody will use it. */

@@ -74,7 +74,7 @@ function between(prev: Sample | undefined, cur: Sample, heartbeatMs: number): Om
   const relays = cur.relays
     .map((r): RelayView => {
       const c = r.counters ?? ZERO;
-      const p = prev?.relays.find((x) => x.id === r.id && x.boot === r.boot)?.counters ?? c;
+      const p = prev?.relays.find((x) => x.id === r.id && x.run === r.run)?.counters ?? c;
       const age = Math.max(0, cur.at - (r.heartbeatAt ?? cur.at));
       return {
         id: r.id,

@@ -28,7 +28,7 @@ export function newUniqLabel(): string {
   return `u${random(6).toString('hex')}`;
 }
 
-/** 72 random bits: request ids, and a relay run's boot (which pages hold as `run`). */
+/** 72 random bits: request ids, and a relay's run (which pages hold as `run`). */
 export function newRequestId(): string {
   return random(9).toString('base64url');
 }

@@ -25,7 +25,7 @@ const SWEEP_AT = 10_000;
 export class MemoryStore implements CoordinationStore {
   private readonly relays = new Map<string, RelayInfo & Expiring>();
   /**
-   * boot -> expiry and the opens sent to that run it has not reported yet (admit). Outlives
+   * run -> expiry and the opens sent to that run it has not reported yet (admit). Outlives
    * withdrawRelay, since a draining relay still holds its sockets.
    */
   private readonly runs = new Map<string, Expiring & { sent: number }>();
@@ -41,9 +41,9 @@ export class MemoryStore implements CoordinationStore {
   async announceRelay(info: RelayInfo, ttlMs: number, opensTaken = 0): Promise<void> {
     const now = this.now();
     this.relays.set(info.id, { ...info, expiresAt: now + ttlMs });
-    const run = this.runs.get(info.boot);
-    if (!run) sweep(this.runs, now);
-    this.runs.set(info.boot, { expiresAt: now + ttlMs, sent: Math.max(0, (run?.sent ?? 0) - opensTaken) });
+    const known = this.runs.get(info.run);
+    if (!known) sweep(this.runs, now);
+    this.runs.set(info.run, { expiresAt: now + ttlMs, sent: Math.max(0, (known?.sent ?? 0) - opensTaken) });
   }
 
   async withdrawRelay(id: string): Promise<void> {
@@ -54,9 +54,9 @@ export class MemoryStore implements CoordinationStore {
     return unexpired(this.relays, this.now());
   }
 
-  async runAlive(boot: string): Promise<boolean> {
-    const run = this.runs.get(boot);
-    return run !== undefined && run.expiresAt > this.now();
+  async runAlive(run: string): Promise<boolean> {
+    const known = this.runs.get(run);
+    return known !== undefined && known.expiresAt > this.now();
   }
 
   async serveOpens(relayId: string, handler: OpenHandler, undelivered?: UndeliveredHandler): Promise<() => Promise<void>> {
@@ -114,7 +114,7 @@ export class MemoryStore implements CoordinationStore {
     if (req.once && !(await this.claimOnce(req.once.key, req.once.ttlMs))) return { ok: false, error: 'token_reused' };
     const exclude = new Set(req.exclude ?? []);
     // A relay's load: what it announced, plus the opens sent to it that it has not reported yet.
-    const load = (r: RelayInfo) => r.sockets + (this.runs.get(r.boot)?.sent ?? 0);
+    const load = (r: RelayInfo) => r.sockets + (this.runs.get(r.run)?.sent ?? 0);
     const open = (await this.liveRelays()).filter((r) => !exclude.has(r.id) && !r.draining && load(r) < r.maxSockets);
     if (open.length === 0) return { ok: false, error: 'no_relay' };
     const least = Math.min(...open.map(load));
@@ -124,7 +124,7 @@ export class MemoryStore implements CoordinationStore {
       return { ok: false, error: 'socket_limit' };
     }
     // Counts itself at once, until the relay reports it took the open (announceRelay), as admit.lua does.
-    const run = this.runs.get(relay.boot);
+    const run = this.runs.get(relay.run);
     if (run && (!req.open || this.handlers.has(relay.id))) run.sent++;
     if (req.open) return { ok: true, relay, opened: await this.ask(relay.id, req.open.req, req.open.timeoutMs) };
     return { ok: true, relay };

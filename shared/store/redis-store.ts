@@ -4,10 +4,10 @@
  * Keys (all under the configured prefix):
  *   relays             SET of relay ids ever announced (dead ones are pruned on read)
  *   relay:<id>         JSON RelayInfo, expiring: its presence is the relay's liveness
- *   alive:<id>/<boot>  expiring marker of one run of a relay (slots name it: a restart is a new run)
- *   run:<boot>         the same marker by boot alone, which pages hold (GET /alive): relay ids stay private
- *   sent:<boot>        opens sent to that run it has not reported taking yet (admit.lua adds, announce subtracts)
- *   slots:<key>        HASH socketId -> <relayId>/<boot>, the sockets a token holds
+ *   alive:<id>/<run>   expiring marker of one run of a relay (slots name it: a restart is a new run)
+ *   run:<run>          the same marker by run alone, which pages hold (GET /alive): relay ids stay private
+ *   sent:<run>         opens sent to that run it has not reported taking yet (admit.lua adds, announce subtracts)
+ *   slots:<key>        HASH socketId -> <relayId>/<run>, the sockets a token holds
  *   routers            SET of router ids ever announced; router:<id> its expiring heartbeat (status page)
  *   rate:<key>:<win>   counter of a fixed rate-limit window
  *   once:<key>         single-use marker
@@ -191,10 +191,10 @@ export class RedisStore implements CoordinationStore {
       .multi()
       .set(`${this.p}relay:${info.id}`, JSON.stringify(info), 'PX', ttlMs)
       .set(`${this.p}alive:${relayInstance(info)}`, '1', 'PX', ttlMs)
-      .set(`${this.p}run:${info.boot}`, '1', 'PX', ttlMs)
+      .set(`${this.p}run:${info.run}`, '1', 'PX', ttlMs)
       .sadd(`${this.p}relays`, info.id);
     // the opens it took are in info.sockets now (admit.lua counted them until here)
-    if (opensTaken > 0) tx.decrby(`${this.p}sent:${info.boot}`, opensTaken);
+    if (opensTaken > 0) tx.decrby(`${this.p}sent:${info.run}`, opensTaken);
     await this.run(() => tx.exec());
   }
 
@@ -206,8 +206,8 @@ export class RedisStore implements CoordinationStore {
     return this.live<RelayInfo>('relays', 'relay:');
   }
 
-  async runAlive(boot: string): Promise<boolean> {
-    return (await this.run(() => this.cmd.exists(`${this.p}run:${boot}`))) === 1;
+  async runAlive(run: string): Promise<boolean> {
+    return (await this.run(() => this.cmd.exists(`${this.p}run:${run}`))) === 1;
   }
 
   /** The members of set `setKey` whose `<keyPrefix><id>` has not expired; expired ids are pruned from the set. */
@@ -270,9 +270,6 @@ export class RedisStore implements CoordinationStore {
   }
 
   async admit(req: AdmitRequest): Promise<AdmitResult> {
-    const window = Math.floor(Date.now() / req.windowMs);
-    const none = `${this.p}none`; // a key in the same slot, never written: for what this create does not use
-    const [ip, token] = req.counters;
     let open: { id: string; message: string; answer: Promise<OpenResult> } | undefined;
     if (req.open) {
       await this.replies();
@@ -281,31 +278,7 @@ export class RedisStore implements CoordinationStore {
     }
     let reply: [number, string, number?];
     try {
-      reply = await this.run(() =>
-        this.cmd.psAdmit(
-          ip ? `${this.p}rate:${ip.key}:${window}` : none,
-          token ? `${this.p}rate:${token.key}:${window}` : none,
-          req.once ? `${this.p}once:${req.once.key}` : none,
-          req.slot ? `${this.p}slots:${req.slot.key}` : none,
-          `${this.p}relays`,
-          req.windowMs,
-          ip?.limit ?? 0,
-          token?.limit ?? 0,
-          req.once ? Math.max(1, req.once.ttlMs) : 0,
-          req.slot?.socketId ?? '',
-          req.slot?.max ?? 0,
-          req.slot?.ttlMs ?? 0,
-          `${this.p}relay:`,
-          `${this.p}alive:`,
-          req.dice,
-          (req.exclude ?? []).join(','),
-          // A cluster counts only SPUBLISH's receivers exactly (see publish()).
-          open ? (this.opts.cluster ? 'SPUBLISH' : 'PUBLISH') : '',
-          `${this.p}open:`,
-          open?.message ?? '',
-          `${this.p}sent:`,
-        ),
-      );
+      reply = await this.run(() => this.cmd.psAdmit(...this.admitArgs(req, open?.message)));
     } catch (err) {
       if (open) this.answerNow(open.id, NOT_SENT);
       throw err;
@@ -319,6 +292,39 @@ export class RedisStore implements CoordinationStore {
     if (!open) return { ok: true, relay };
     if (received === 0) this.answerNow(open.id, { ok: false, error: 'relay_unavailable', message: `relay ${relay.id} is not serving` });
     return { ok: true, relay, opened: await open.answer };
+  }
+
+  /** admit.lua's KEYS then ARGV, in the order its named locals read them. */
+  private admitArgs(req: AdmitRequest, openMessage: string | undefined): (string | number)[] {
+    const window = Math.floor(Date.now() / req.windowMs);
+    const none = `${this.p}none`; // a key in the same slot, never written: for what this create does not use
+    const [ip, token] = req.counters;
+    const keys = [
+      ip ? `${this.p}rate:${ip.key}:${window}` : none, // ip_counter
+      token ? `${this.p}rate:${token.key}:${window}` : none, // token_counter
+      req.once ? `${this.p}once:${req.once.key}` : none, // once_key
+      req.slot ? `${this.p}slots:${req.slot.key}` : none, // slots_key
+      `${this.p}relays`, // relays_key
+    ];
+    const args = [
+      req.windowMs, // window_ms
+      ip?.limit ?? 0, // ip_limit
+      token?.limit ?? 0, // token_limit
+      req.once ? Math.max(1, req.once.ttlMs) : 0, // once_ms
+      req.slot?.socketId ?? '', // socket_id
+      req.slot?.max ?? 0, // max_slots
+      req.slot?.ttlMs ?? 0, // slots_ttl_ms
+      `${this.p}relay:`, // relay_prefix
+      `${this.p}alive:`, // alive_prefix
+      req.dice, // dice
+      (req.exclude ?? []).join(','), // excluded_ids
+      // A cluster counts only SPUBLISH's receivers exactly (see publish()).
+      openMessage === undefined ? '' : this.opts.cluster ? 'SPUBLISH' : 'PUBLISH', // publish
+      `${this.p}open:`, // open_prefix
+      openMessage ?? '', // open_request
+      `${this.p}sent:`, // sent_prefix
+    ];
+    return [...keys, ...args];
   }
 
   async releaseSlot(key: string, socketId: string): Promise<void> {

@@ -9,7 +9,7 @@ import type { ErrorCode } from '../errors';
 export interface RelayInfo {
   id: string;
   /** random per process start: slots held by an earlier run under the same id are not this run's */
-  boot: string;
+  run: string;
   /** host[:port] clients reach the relay at; socket hosts are `<uniq>.<host>` */
   host: string;
   /** sockets held, upstream handshakes in progress included */
@@ -42,12 +42,12 @@ export interface RouterInfo {
 }
 
 /**
- * Who holds a token slot: the relay's id and boot. A relay killed and restarted under the same id
+ * Who holds a token slot: the relay's id and run. A relay killed and restarted under the same id
  * is a new instance, so the slots of its previous run are reclaimed once that run's liveness
  * lapses (RELAY_TTL_MS), whether or not the id comes back.
  */
-export function relayInstance(r: Pick<RelayInfo, 'id' | 'boot'>): string {
-  return `${r.id}/${r.boot}`;
+export function relayInstance(r: Pick<RelayInfo, 'id' | 'run'>): string {
+  return `${r.id}/${r.run}`;
 }
 
 /** What a router asks a relay to do: open `target` and hold it as `socketId`. */
@@ -71,7 +71,7 @@ export interface OpenRequest {
   upstreamHeaders?: Record<string, string>;
 }
 
-/** `run`: the relay's boot, which a page can later ask a router about (runAlive, GET /alive). */
+/** `run`: the relay's run, which a page can later ask a router about (runAlive, GET /alive). */
 export type OpenResult =
   | { ok: true; fqdn: string; url: string; protocol: string; run: string }
   | { ok: false; error: ErrorCode; message: string };
@@ -116,10 +116,10 @@ export interface CoordinationStore {
   /** The relays whose registration has not expired, as last announced; may be up to one heartbeat stale. */
   liveRelays(): Promise<RelayInfo[]>;
   /**
-   * Whether the relay run with this `boot` is still announcing (draining counts as alive: it still
-   * holds its sockets). False once its registration expired, and for a boot never seen.
+   * Whether the relay run `run` is still announcing (draining counts as alive: it still
+   * holds its sockets). False once its registration expired, and for a run never seen.
    */
-  runAlive(boot: string): Promise<boolean>;
+  runAlive(run: string): Promise<boolean>;
 
   /**
    * Relay side: takes open requests addressed to `relayId` until the returned stop is called.

@@ -46,7 +46,7 @@ describe.each([
   let svc: { base: string; close(): Promise<void> };
   beforeAll(async () => {
     svc = await start();
-  });
+  }, 120_000); // a Cluster of its own may take long to form on a busy machine
   afterAll(() => svc.close());
 
   test('text echoes both ways', async () => {

@@ -42,28 +42,32 @@ export async function ownCluster(): Promise<OwnCluster> {
   );
   const stop = () => children.forEach((c) => c.kill('SIGKILL'));
   try {
-    for (const port of ports) await until(() => reachable(port), 5000, `cluster node ${port}`);
+    for (const port of ports) await until(() => reachable(port), 30_000, `cluster node ${port}`);
     await new Promise<void>((resolve, reject) =>
       execFile(
         'redis-cli',
         ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
-        { timeout: 20_000 },
+        { timeout: 60_000 },
         (err, _out, stderr) => (err ? reject(new Error(`cluster create failed: ${stderr}`)) : resolve()),
       ),
     );
-    await until(
-      () =>
-        new Promise<boolean>((resolve) =>
-          execFile('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], (err, out) =>
-            resolve(!err && out.includes('cluster_state:ok')),
-          ),
-        ),
-      10_000,
-      'cluster_state:ok',
-    );
+    // Every node must have the whole slot map, not only the first: a client may ask any seed
+    // for it, and gossip reaches the others later on a busy machine.
+    for (const port of ports) await until(() => clusterReady(port), 60_000, `cluster_state:ok on node ${port}`);
   } catch (err) {
     stop();
     throw err;
   }
   return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), stop };
+}
+
+/** The node sees all three nodes and every slot assigned, and says the cluster is ok. */
+function clusterReady(port: number): Promise<boolean> {
+  return new Promise((resolve) =>
+    execFile('redis-cli', ['-p', String(port), 'cluster', 'info'], { timeout: 10_000 }, (err, out) =>
+      resolve(
+        !err && out.includes('cluster_state:ok') && out.includes('cluster_slots_assigned:16384') && out.includes('cluster_known_nodes:3'),
+      ),
+    ),
+  );
 }

@@ -35,7 +35,7 @@ async function doomedRelay() {
   let socket: Opened | undefined;
   for (let i = 0; i < 50 && !socket; i++) {
     const s = await create(svc.routers[0].base, { target: up.url });
-    if (s.run !== svc.relays[0].relay!.boot) socket = s;
+    if (s.run !== svc.relays[0].relay!.run) socket = s;
   }
   if (!socket) throw new Error('no socket landed on the new relay');
   return { proc, socket };
@@ -44,7 +44,7 @@ async function doomedRelay() {
 test('a create names the relay run that holds the socket', async () => {
   const s = await create(svc.routers[0].base, { target: up.url });
   expect(s.run).toMatch(/^[A-Za-z0-9_-]{12}$/);
-  expect(s.run).toBe(svc.relays[0].relay!.boot);
+  expect(s.run).toBe(svc.relays[0].relay!.run);
 });
 
 test('a live relay run is answered alive', async () => {

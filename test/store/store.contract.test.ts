@@ -11,9 +11,9 @@ import { until } from '../harness/until';
 let cluster: Promise<OwnCluster> | undefined;
 afterAll(async () => (await cluster)?.stop());
 
-const relay = (id: string, sockets = 0, boot = 'b1'): RelayInfo => ({
+const relay = (id: string, sockets = 0, run = 'b1'): RelayInfo => ({
   id,
-  boot,
+  run,
   host: `${id}.example.com`,
   sockets,
   maxSockets: 100,
@@ -47,8 +47,9 @@ describe.each([
       const { url } = await cluster;
       const prefix = uniquePrefix('contract-cluster');
       return [
-        await RedisStore.connect({ url, cluster: true, prefix }),
-        await RedisStore.connect({ url, cluster: true, prefix }),
+        // the wait is for the connection, bounded generously: a busy machine may take its time
+        await RedisStore.connect({ url, cluster: true, prefix, connectTimeoutMs: 60_000 }),
+        await RedisStore.connect({ url, cluster: true, prefix, connectTimeoutMs: 60_000 }),
       ] as CoordinationStore[];
     },
   ],
@@ -62,7 +63,7 @@ describe.each([
     a = x;
     b = name === 'MemoryStore' ? x : y;
     if (name === 'MemoryStore') await y.close();
-  });
+  }, 120_000); // the first one on a Cluster waits for the cluster to form
   afterEach(async () => {
     await a.close();
     if (b !== a) await b.close();

@@ -3,7 +3,7 @@ import type { RelayInfo } from '../../shared/store/store';
 
 const r = (id: string, sockets: number, extra: Partial<RelayInfo> = {}): RelayInfo => ({
   id,
-  boot: 'b',
+  run: 'b',
   host: id,
   sockets,
   maxSockets: 100,

@@ -4,7 +4,7 @@ import type { RelayInfo, RouterInfo } from '../../shared/store/store';
 
 const relay = (id: string, sockets: number, at: number, c: Partial<NonNullable<RelayInfo['counters']>> = {}): RelayInfo => ({
   id,
-  boot: 'b',
+  run: 'b',
   host: `${id}.example.com`,
   sockets,
   maxSockets: 100,
@@ -57,9 +57,9 @@ test('the history keeps the last minutes, one point per sample', () => {
   expect(points.at(-1)).toMatchObject({ at: 30_000, sockets: 30 });
 });
 
-test('a restarted relay (new boot) does not produce a negative rate', () => {
+test('a restarted relay (new run) does not produce a negative rate', () => {
   const h = new StatusHistory(1000);
   h.add({ at: 0, relays: [relay('r1', 0, 0, { messagesToUpstream: 500 })], routers: [] });
-  h.add({ at: 1000, relays: [{ ...relay('r1', 0, 1000, { messagesToUpstream: 5 }), boot: 'new' }], routers: [] });
+  h.add({ at: 1000, relays: [{ ...relay('r1', 0, 1000, { messagesToUpstream: 5 }), run: 'new' }], routers: [] });
   expect(h.view()!.relays[0].perSecond.messagesIn).toBe(0);
 });
