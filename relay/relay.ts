@@ -9,6 +9,7 @@ import { asPolysocketError, PolysocketError } from '../shared/errors';
 import { newRequestId, SOCKET_ID } from '../shared/ids';
 import { HOST_AND_PORT } from '../shared/urls';
 import { errorFields, type Logger, socketRef } from '../shared/log';
+import { readCounters } from '../shared/relay-counters';
 import { newTrafficStats, type Metrics, type RelaySnapshot } from '../shared/metrics';
 import type { CoordinationStore, OpenRequest, OpenResult, RelayInfo } from '../shared/store/store';
 import type { PollParams } from './requests';
@@ -72,8 +73,6 @@ export class Relay {
   private emptied: (() => void) | undefined;
   private announceFailing = false;
   /** since start, for the status page (published with the heartbeat) */
-  private socketsOpened = 0;
-  private socketsClosed = 0;
   /** when the store last took our announcement (0: never) */
   private announcedAt = 0;
   readonly stats = newTrafficStats();
@@ -113,14 +112,7 @@ export class Relay {
       maxSockets: this.o.config.maxSockets,
       draining: this.draining,
       heartbeatAt: Date.now(),
-      counters: {
-        socketsOpened: this.socketsOpened,
-        socketsClosed: this.socketsClosed,
-        messagesToClient: this.stats.messagesToClient,
-        bytesToClient: this.stats.bytesToClient,
-        messagesToUpstream: this.stats.messagesToUpstream,
-        bytesToUpstream: this.stats.bytesToUpstream,
-      },
+      counters: readCounters(this.stats),
     };
   }
 
@@ -226,7 +218,7 @@ export class Relay {
     );
     this.sessions.set(req.socketId, session);
     this.live++;
-    this.socketsOpened++;
+    this.stats.socketsOpened++;
     session.start();
     this.o.metrics?.upstreamConnect.observe({ outcome: 'ok' }, (Date.now() - started) / 1000);
     this.o.log.info('socket_opened', {
@@ -303,7 +295,7 @@ export class Relay {
 
   private onUpstreamClosed(s: Session, code: number, reason: string): void {
     this.live--;
-    this.socketsClosed++;
+    this.stats.socketsClosed++;
     this.o.log.info('socket_closed', { relay: this.id, socket: socketRef(s.id), code, reason });
     const slotKey = s.info.slotKey;
     if (slotKey) {

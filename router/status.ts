@@ -4,6 +4,7 @@
  * seconds and turns successive samples into rates. Never a token, socket id, target or client
  * address: only counts. The view is a pure function of the samples (unit-tested).
  */
+import { zeroCounters } from '../shared/relay-counters';
 import type { CoordinationStore, RelayCounters, RelayInfo, RouterInfo } from '../shared/store/store';
 
 export interface Sample {
@@ -55,14 +56,7 @@ export interface StatusView {
   history: { at: number; sockets: number; messagesPerSecond: number; refusalsPerSecond: number }[];
 }
 
-const ZERO: RelayCounters = {
-  socketsOpened: 0,
-  socketsClosed: 0,
-  messagesToClient: 0,
-  bytesToClient: 0,
-  messagesToUpstream: 0,
-  bytesToUpstream: 0,
-};
+const ZERO: RelayCounters = zeroCounters();
 
 const rate = (now: number, before: number, ms: number) => (ms > 0 ? Math.max(0, ((now - before) * 1000) / ms) : 0);
 const refusals = (r: RouterInfo | undefined) => Object.values(r?.refused ?? {}).reduce((a, b) => a + b, 0);

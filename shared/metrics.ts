@@ -3,13 +3,10 @@
  * numbers (TrafficStats); they are read into the registry at scrape time.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { type RelayCounters, zeroCounters } from './relay-counters';
 
-/** Counted on the hot path as plain numbers. */
-export interface TrafficStats {
-  messagesToClient: number;
-  bytesToClient: number;
-  messagesToUpstream: number;
-  bytesToUpstream: number;
+/** Counted on the hot path as plain numbers: the relay's six counters, and how polls were answered. */
+export interface TrafficStats extends RelayCounters {
   pollsWithMessages: number;
   pollsHeartbeat: number;
   /** answered empty: superseded by a newer poll, or the socket went away */
@@ -17,15 +14,7 @@ export interface TrafficStats {
 }
 
 export function newTrafficStats(): TrafficStats {
-  return {
-    messagesToClient: 0,
-    bytesToClient: 0,
-    messagesToUpstream: 0,
-    bytesToUpstream: 0,
-    pollsWithMessages: 0,
-    pollsHeartbeat: 0,
-    pollsEmpty: 0,
-  };
+  return { ...zeroCounters(), pollsWithMessages: 0, pollsHeartbeat: 0, pollsEmpty: 0 };
 }
 
 /** What a relay reports at scrape time. */

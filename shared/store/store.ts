@@ -1,10 +1,13 @@
 /**
  * The coordination store: the only thing routers and relays share. Placement, liveness and
  * limits live here; the per-message path never touches it. Two implementations pass the same
- * contract suite (test/store.contract.test.ts): MemoryStore for the single-process all-in-one,
+ * contract suite (test/store/store.contract.test.ts): MemoryStore for the single-process all-in-one,
  * RedisStore for any number of routers and relays.
  */
+import type { RelayCounters } from '../relay-counters';
 import type { ErrorCode } from '../errors';
+
+export type { RelayCounters };
 
 export interface RelayInfo {
   id: string;
@@ -20,15 +23,6 @@ export interface RelayInfo {
   heartbeatAt?: number;
   /** cumulative counters since the relay started, published with the heartbeat (for the status page) */
   counters?: RelayCounters;
-}
-
-export interface RelayCounters {
-  socketsOpened: number;
-  socketsClosed: number;
-  messagesToClient: number;
-  bytesToClient: number;
-  messagesToUpstream: number;
-  bytesToUpstream: number;
 }
 
 /** A router's heartbeat: cumulative create outcomes, for the status page. No tokens, ids or addresses. */

@@ -1,4 +1,5 @@
 /** The status view from samples of the store: rates from successive counters, stale heartbeats, load shares. */
+import { zeroCounters } from '../../shared/relay-counters';
 import { StatusHistory } from '../../router/status';
 import type { RelayInfo, RouterInfo } from '../../shared/store/store';
 
@@ -10,7 +11,7 @@ const relay = (id: string, sockets: number, at: number, c: Partial<NonNullable<R
   maxSockets: 100,
   draining: false,
   heartbeatAt: at,
-  counters: { socketsOpened: 0, socketsClosed: 0, messagesToClient: 0, bytesToClient: 0, messagesToUpstream: 0, bytesToUpstream: 0, ...c },
+  counters: { ...zeroCounters(), ...c },
 });
 const router = (id: string, at: number, creates: number, refused: Record<string, number> = {}): RouterInfo => ({
   id,
