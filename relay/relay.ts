@@ -77,10 +77,10 @@ export class Relay {
   private announcedAt = 0;
   readonly stats = newTrafficStats();
 
-  private readonly o: RelayDeps & { config: RelayConfig };
+  private readonly deps: RelayDeps & { config: RelayConfig };
 
   constructor(config: RelayConfig, deps: RelayDeps) {
-    this.o = { ...deps, config };
+    this.deps = { ...deps, config };
     const c = config;
     this.id = c.relayId;
     this.limits = {
@@ -107,9 +107,9 @@ export class Relay {
     return {
       id: this.id,
       run: this.run,
-      host: this.o.config.publicHost,
+      host: this.deps.config.publicHost,
       sockets: this.live + this.opening,
-      maxSockets: this.o.config.maxSockets,
+      maxSockets: this.deps.config.maxSockets,
       draining: this.draining,
       heartbeatAt: Date.now(),
       counters: readCounters(this.stats),
@@ -117,20 +117,20 @@ export class Relay {
   }
 
   async start(): Promise<void> {
-    await this.o.store.announceRelay(this.info(), this.o.config.relayTtlMs);
+    await this.deps.store.announceRelay(this.info(), this.deps.config.relayTtlMs);
     this.announcedAt = Date.now();
-    this.stopServing = await this.o.store.serveOpens(
+    this.stopServing = await this.deps.store.serveOpens(
       this.id,
       (req) => this.open(req),
       (req) => this.unanswered(req),
     );
-    this.heartbeat = setInterval(() => void this.announce(), this.o.config.heartbeatMs);
-    this.o.log.info('relay_started', { relay: this.id, host: this.o.config.publicHost, port: this.o.config.port });
+    this.heartbeat = setInterval(() => void this.announce(), this.deps.config.heartbeatMs);
+    this.deps.log.info('relay_started', { relay: this.id, host: this.deps.config.publicHost, port: this.deps.config.port });
   }
 
   /** Registered (its announcement is fresh in the store) and taking sockets. */
   get ready(): boolean {
-    return !this.draining && this.heartbeat !== undefined && Date.now() - this.announcedAt < this.o.config.relayTtlMs;
+    return !this.draining && this.heartbeat !== undefined && Date.now() - this.announcedAt < this.deps.config.relayTtlMs;
   }
 
   /** For /metrics, read at scrape time (walks the sessions: never on the message path). */
@@ -166,7 +166,7 @@ export class Relay {
   }
 
   async open(req: OpenRequest): Promise<OpenResult> {
-    const c = this.o.config;
+    const c = this.deps.config;
     this.opensUnannounced++;
     if (this.draining || this.live + this.opening >= c.maxSockets) {
       return { ok: false, error: 'relay_unavailable', message: this.draining ? 'relay is draining' : 'relay is full' };
@@ -188,14 +188,14 @@ export class Relay {
         headers: req.upstreamHeaders,
         timeoutMs: c.upstreamConnectTimeoutMs,
         maxPayload: c.maxMessageBytes,
-        socketOptions: this.o.policy.socketOptions(target),
+        socketOptions: this.deps.policy.socketOptions(target),
       });
     } catch (err) {
       const e = asPolysocketError(err);
-      this.o.metrics?.upstreamConnect.observe({ outcome: e.code }, (Date.now() - started) / 1000);
+      this.deps.metrics?.upstreamConnect.observe({ outcome: e.code }, (Date.now() - started) / 1000);
       // The details (resolved address, DNS and TLS errors) are for the log: handed to the page they
       // would make a port and DNS oracle of any token that names a wildcard.
-      this.o.log.info('socket_refused', {
+      this.deps.log.info('socket_refused', {
         relay: this.id,
         target: target.host,
         error: e.code,
@@ -220,8 +220,8 @@ export class Relay {
     this.live++;
     this.stats.socketsOpened++;
     session.start();
-    this.o.metrics?.upstreamConnect.observe({ outcome: 'ok' }, (Date.now() - started) / 1000);
-    this.o.log.info('socket_opened', {
+    this.deps.metrics?.upstreamConnect.observe({ outcome: 'ok' }, (Date.now() - started) / 1000);
+    this.deps.log.info('socket_opened', {
       relay: this.id,
       socket: socketRef(req.socketId),
       target: target.host,
@@ -240,7 +240,7 @@ export class Relay {
   private unanswered(req: OpenRequest): void {
     const session = this.sessions.get(req.socketId);
     if (!session) return;
-    this.o.log.info('socket_unanswered', { relay: this.id, socket: socketRef(req.socketId) });
+    this.deps.log.info('socket_unanswered', { relay: this.id, socket: socketRef(req.socketId) });
     session.abandon();
   }
 
@@ -251,7 +251,7 @@ export class Relay {
     for (const s of this.sessions.values()) s.closeBoth(1001, 'relay shutting down');
     if (this.sessions.size > 0) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.o.config.drainTimeoutMs);
+        const t = setTimeout(resolve, this.deps.config.drainTimeoutMs);
         this.emptied = () => {
           clearTimeout(t);
           resolve();
@@ -268,8 +268,8 @@ export class Relay {
     for (const s of [...this.sessions.values()]) s.destroy();
     await this.stopServing?.();
     this.stopServing = undefined;
-    await this.o.store.withdrawRelay(this.id).catch((err) => this.o.log.warn('relay_withdraw_failed', errorFields(err)));
-    this.o.log.info('relay_stopped', { relay: this.id });
+    await this.deps.store.withdrawRelay(this.id).catch((err) => this.deps.log.warn('relay_withdraw_failed', errorFields(err)));
+    this.deps.log.info('relay_stopped', { relay: this.id });
   }
 
   private async announce(): Promise<void> {
@@ -279,16 +279,16 @@ export class Relay {
     const opens = this.opensUnannounced;
     this.opensUnannounced = 0;
     try {
-      await this.o.store.announceRelay(this.info(), this.o.config.relayTtlMs, opens);
-      if (!this.announcedAt || Date.now() - this.announcedAt >= this.o.config.relayTtlMs) {
-        this.o.log.info('relay_registered', { relay: this.id });
+      await this.deps.store.announceRelay(this.info(), this.deps.config.relayTtlMs, opens);
+      if (!this.announcedAt || Date.now() - this.announcedAt >= this.deps.config.relayTtlMs) {
+        this.deps.log.info('relay_registered', { relay: this.id });
       }
       this.announcedAt = Date.now();
       this.announceFailing = false;
     } catch (err) {
       this.opensUnannounced += opens; // not reported: the next announce carries them
       // Once per outage: the store logs when it is back, and relay_registered follows.
-      if (!this.announceFailing) this.o.log.warn('relay_announce_failed', { relay: this.id, ...errorFields(err) });
+      if (!this.announceFailing) this.deps.log.warn('relay_announce_failed', { relay: this.id, ...errorFields(err) });
       this.announceFailing = true;
     }
   }
@@ -296,12 +296,12 @@ export class Relay {
   private onUpstreamClosed(s: Session, code: number, reason: string): void {
     this.live--;
     this.stats.socketsClosed++;
-    this.o.log.info('socket_closed', { relay: this.id, socket: socketRef(s.id), code, reason });
+    this.deps.log.info('socket_closed', { relay: this.id, socket: socketRef(s.id), code, reason });
     const slotKey = s.info.slotKey;
     if (slotKey) {
-      this.o.store
+      this.deps.store
         .releaseSlot(slotKey, s.id)
-        .catch((err) => this.o.log.warn('slot_release_failed', { socket: socketRef(s.id), ...errorFields(err) }));
+        .catch((err) => this.deps.log.warn('slot_release_failed', { socket: socketRef(s.id), ...errorFields(err) }));
     }
     // Closes come in waves (drain, a dead upstream); one announce per turn is plenty.
     if (!this.announceQueued) {

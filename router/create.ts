@@ -66,7 +66,7 @@ export class SocketCreator {
   private readonly metrics: Metrics | undefined;
 
   constructor(
-    private readonly c: CreatorConfig,
+    private readonly config: CreatorConfig,
     deps: CreatorDeps,
   ) {
     this.store = deps.store;
@@ -80,7 +80,7 @@ export class SocketCreator {
   }
 
   async create(input: CreateInput): Promise<Created> {
-    if (this.pending >= this.c.maxPendingCreates) {
+    if (this.pending >= this.config.maxPendingCreates) {
       this.counts.refused.too_many_pending = (this.counts.refused.too_many_pending ?? 0) + 1;
       throw new PolysocketError('too_many_pending');
     }
@@ -120,7 +120,7 @@ export class SocketCreator {
     } catch (err) {
       // Every attempt counts, refused or not: guessing tokens, origins or targets is not free, and
       // past the limit the answer is rate_limited whether the guess was right or not.
-      if ((await this.store.countHit(`ip:${input.ip}`, RATE_WINDOW_MS)) > this.c.createsPerMinutePerIp) {
+      if ((await this.store.countHit(`ip:${input.ip}`, RATE_WINDOW_MS)) > this.config.createsPerMinutePerIp) {
         throw new PolysocketError('rate_limited');
       }
       throw err;
@@ -138,10 +138,10 @@ export class SocketCreator {
       upstreamHeaders: upstreamHeaders(input, grant),
     };
     const slot = grant?.maxSockets ? { key: grant.key, socketId: req.socketId, max: grant.maxSockets, ttlMs: grant.ttlMs } : undefined;
-    const counters = [{ key: `ip:${input.ip}`, limit: this.c.createsPerMinutePerIp }];
-    if (grant) counters.push({ key: `tok:${grant.key}`, limit: this.c.createsPerMinutePerToken });
+    const counters = [{ key: `ip:${input.ip}`, limit: this.config.createsPerMinutePerIp }];
+    if (grant) counters.push({ key: `tok:${grant.key}`, limit: this.config.createsPerMinutePerToken });
     const once = grant?.once ? { key: `jti:${grant.once.jti}`, ttlMs: grant.once.ttlMs } : undefined;
-    const open = { req, timeoutMs: this.c.createTimeoutMs };
+    const open = { req, timeoutMs: this.config.createTimeoutMs };
     let admitted = await this.store.admit({ counters, windowMs: RATE_WINDOW_MS, once, slot, dice: Math.random(), open });
     const refused: string[] = [];
     for (let attempt = 0; attempt < PLACEMENT_ATTEMPTS; attempt++) {

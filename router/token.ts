@@ -69,20 +69,20 @@ export class TokenVerifier implements Verifier {
   private readonly key: string;
   private readonly algorithms: Algorithm[];
 
-  constructor(private readonly c: TokenConfig) {
-    const algorithms = c.tokenAlgorithms as Algorithm[];
+  constructor(private readonly config: TokenConfig) {
+    const algorithms = config.tokenAlgorithms as Algorithm[];
     for (const a of algorithms) {
       if (!HMAC.has(a) && !ASYMMETRIC.has(a)) throw new PolysocketError('bad_parameter', `TOKEN_ALGORITHMS: unknown algorithm ${a}`);
     }
-    if (c.tokenPublicKey) {
+    if (config.tokenPublicKey) {
       if (algorithms.some((a) => HMAC.has(a))) {
         // A public key used as an HMAC secret is the classic algorithm-confusion forgery.
         throw new PolysocketError('bad_parameter', 'TOKEN_PUBLIC_KEY goes with RS*/PS*/ES* algorithms only');
       }
-      this.key = c.tokenPublicKey;
-    } else if (c.tokenSecret) {
+      this.key = config.tokenPublicKey;
+    } else if (config.tokenSecret) {
       if (algorithms.some((a) => !HMAC.has(a))) throw new PolysocketError('bad_parameter', 'TOKEN_SECRET goes with HS* algorithms only');
-      this.key = c.tokenSecret;
+      this.key = config.tokenSecret;
     } else {
       throw new PolysocketError('bad_parameter', 'tokens need TOKEN_SECRET or TOKEN_PUBLIC_KEY');
     }
@@ -102,15 +102,15 @@ export class TokenVerifier implements Verifier {
     try {
       payload = jwt.verify(token, this.key, {
         algorithms: this.algorithms,
-        audience: this.c.tokenAudience,
-        issuer: this.c.tokenIssuer,
-        clockTolerance: this.c.tokenClockToleranceS,
+        audience: this.config.tokenAudience,
+        issuer: this.config.tokenIssuer,
+        clockTolerance: this.config.tokenClockToleranceS,
         clockTimestamp: Math.floor(now / 1000),
       }) as JwtPayload;
     } catch (err) {
       throw verifyError(err);
     }
-    return grantOf(payload, token, now, this.c);
+    return grantOf(payload, token, now, this.config);
   }
 }
 

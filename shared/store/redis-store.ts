@@ -88,7 +88,7 @@ type Commands = Client & {
 export class RedisStore implements CoordinationStore {
   private readonly cmd: Commands;
   private readonly sub: Client;
-  private readonly p: string;
+  private readonly prefix: string;
   private readonly replyChannel: string;
   private readonly waiting = new Map<string, (r: OpenResult) => void>();
   private readonly handlers = new Map<string, { handler: OpenHandler; undelivered?: UndeliveredHandler }>();
@@ -101,8 +101,8 @@ export class RedisStore implements CoordinationStore {
   ) {
     this.cmd = cmd;
     this.sub = sub;
-    this.p = opts.cluster ? clusterPrefix(opts.prefix) : opts.prefix;
-    this.replyChannel = `${this.p}reply:${newRequestId()}`;
+    this.prefix = opts.cluster ? clusterPrefix(opts.prefix) : opts.prefix;
+    this.replyChannel = `${this.prefix}reply:${newRequestId()}`;
     sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
     for (const c of [cmd, sub]) {
       c.on('close', () => this.onConnectionLost());
@@ -189,17 +189,17 @@ export class RedisStore implements CoordinationStore {
   async announceRelay(info: RelayInfo, ttlMs: number, opensTaken = 0): Promise<void> {
     const tx = this.cmd
       .multi()
-      .set(`${this.p}relay:${info.id}`, JSON.stringify(info), 'PX', ttlMs)
-      .set(`${this.p}alive:${relayInstance(info)}`, '1', 'PX', ttlMs)
-      .set(`${this.p}run:${info.run}`, '1', 'PX', ttlMs)
-      .sadd(`${this.p}relays`, info.id);
+      .set(`${this.prefix}relay:${info.id}`, JSON.stringify(info), 'PX', ttlMs)
+      .set(`${this.prefix}alive:${relayInstance(info)}`, '1', 'PX', ttlMs)
+      .set(`${this.prefix}run:${info.run}`, '1', 'PX', ttlMs)
+      .sadd(`${this.prefix}relays`, info.id);
     // the opens it took are in info.sockets now (admit.lua counted them until here)
-    if (opensTaken > 0) tx.decrby(`${this.p}sent:${info.run}`, opensTaken);
+    if (opensTaken > 0) tx.decrby(`${this.prefix}sent:${info.run}`, opensTaken);
     await this.run(() => tx.exec());
   }
 
   async withdrawRelay(id: string): Promise<void> {
-    await this.run(() => this.cmd.multi().del(`${this.p}relay:${id}`).srem(`${this.p}relays`, id).exec());
+    await this.run(() => this.cmd.multi().del(`${this.prefix}relay:${id}`).srem(`${this.prefix}relays`, id).exec());
   }
 
   liveRelays(): Promise<RelayInfo[]> {
@@ -207,14 +207,14 @@ export class RedisStore implements CoordinationStore {
   }
 
   async runAlive(run: string): Promise<boolean> {
-    return (await this.run(() => this.cmd.exists(`${this.p}run:${run}`))) === 1;
+    return (await this.run(() => this.cmd.exists(`${this.prefix}run:${run}`))) === 1;
   }
 
   /** The members of set `setKey` whose `<keyPrefix><id>` has not expired; expired ids are pruned from the set. */
   private async live<T>(setKey: string, keyPrefix: string): Promise<T[]> {
-    const ids = await this.run(() => this.cmd.smembers(`${this.p}${setKey}`));
+    const ids = await this.run(() => this.cmd.smembers(`${this.prefix}${setKey}`));
     if (ids.length === 0) return [];
-    const values = await this.run(() => this.cmd.mget(ids.map((id) => `${this.p}${keyPrefix}${id}`)));
+    const values = await this.run(() => this.cmd.mget(ids.map((id) => `${this.prefix}${keyPrefix}${id}`)));
     const live: T[] = [];
     const dead: string[] = [];
     for (let i = 0; i < ids.length; i++) {
@@ -222,12 +222,12 @@ export class RedisStore implements CoordinationStore {
       if (v === null) dead.push(ids[i]);
       else live.push(JSON.parse(v) as T);
     }
-    if (dead.length) await this.run(() => this.cmd.srem(`${this.p}${setKey}`, ...dead));
+    if (dead.length) await this.run(() => this.cmd.srem(`${this.prefix}${setKey}`, ...dead));
     return live;
   }
 
   async serveOpens(relayId: string, handler: OpenHandler, undelivered?: UndeliveredHandler): Promise<() => Promise<void>> {
-    const channel = `${this.p}open:${relayId}`;
+    const channel = `${this.prefix}open:${relayId}`;
     this.handlers.set(channel, { handler, undelivered });
     await this.run(() => this.subscribe(channel));
     return async () => {
@@ -297,14 +297,14 @@ export class RedisStore implements CoordinationStore {
   /** admit.lua's KEYS then ARGV, in the order its named locals read them. */
   private admitArgs(req: AdmitRequest, openMessage: string | undefined): (string | number)[] {
     const window = Math.floor(Date.now() / req.windowMs);
-    const none = `${this.p}none`; // a key in the same slot, never written: for what this create does not use
+    const none = `${this.prefix}none`; // a key in the same slot, never written: for what this create does not use
     const [ip, token] = req.counters;
     const keys = [
-      ip ? `${this.p}rate:${ip.key}:${window}` : none, // ip_counter
-      token ? `${this.p}rate:${token.key}:${window}` : none, // token_counter
-      req.once ? `${this.p}once:${req.once.key}` : none, // once_key
-      req.slot ? `${this.p}slots:${req.slot.key}` : none, // slots_key
-      `${this.p}relays`, // relays_key
+      ip ? `${this.prefix}rate:${ip.key}:${window}` : none, // ip_counter
+      token ? `${this.prefix}rate:${token.key}:${window}` : none, // token_counter
+      req.once ? `${this.prefix}once:${req.once.key}` : none, // once_key
+      req.slot ? `${this.prefix}slots:${req.slot.key}` : none, // slots_key
+      `${this.prefix}relays`, // relays_key
     ];
     const args = [
       req.windowMs, // window_ms
@@ -314,31 +314,35 @@ export class RedisStore implements CoordinationStore {
       req.slot?.socketId ?? '', // socket_id
       req.slot?.max ?? 0, // max_slots
       req.slot?.ttlMs ?? 0, // slots_ttl_ms
-      `${this.p}relay:`, // relay_prefix
-      `${this.p}alive:`, // alive_prefix
+      `${this.prefix}relay:`, // relay_prefix
+      `${this.prefix}alive:`, // alive_prefix
       req.dice, // dice
       (req.exclude ?? []).join(','), // excluded_ids
       // A cluster counts only SPUBLISH's receivers exactly (see publish()).
       openMessage === undefined ? '' : this.opts.cluster ? 'SPUBLISH' : 'PUBLISH', // publish
-      `${this.p}open:`, // open_prefix
+      `${this.prefix}open:`, // open_prefix
       openMessage ?? '', // open_request
-      `${this.p}sent:`, // sent_prefix
+      `${this.prefix}sent:`, // sent_prefix
     ];
     return [...keys, ...args];
   }
 
   async releaseSlot(key: string, socketId: string): Promise<void> {
-    await this.run(() => this.cmd.hdel(`${this.p}slots:${key}`, socketId));
+    await this.run(() => this.cmd.hdel(`${this.prefix}slots:${key}`, socketId));
   }
 
   async countHit(key: string, windowMs: number): Promise<number> {
     const window = Math.floor(Date.now() / windowMs);
-    return this.run(() => this.cmd.psCountHit(`${this.p}rate:${key}:${window}`, windowMs));
+    return this.run(() => this.cmd.psCountHit(`${this.prefix}rate:${key}:${window}`, windowMs));
   }
 
   async announceRouter(info: RouterInfo, ttlMs: number): Promise<void> {
     await this.run(() =>
-      this.cmd.multi().set(`${this.p}router:${info.id}`, JSON.stringify(info), 'PX', ttlMs).sadd(`${this.p}routers`, info.id).exec(),
+      this.cmd
+        .multi()
+        .set(`${this.prefix}router:${info.id}`, JSON.stringify(info), 'PX', ttlMs)
+        .sadd(`${this.prefix}routers`, info.id)
+        .exec(),
     );
   }
 
