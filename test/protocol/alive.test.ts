@@ -111,3 +111,12 @@ test('/alive takes GET only', async () => {
   expect(a.status).toBe(405);
   expect(a.body).toMatchObject({ ok: false, error: 'method_not_allowed' });
 });
+
+test('a wait past 10000 ms or not a whole number is bad_parameter, through the callback', async () => {
+  const s = await create(svc.routers[0].base, { target: up.url });
+  for (const wait of ['10001', '-1', '1.5', 'soon']) {
+    const a = await request(`${svc.routers[0].base}/alive?${new URLSearchParams({ cb: 'cb', run: s.run, wait })}`);
+    expect(a.status).toBe(200);
+    expect(a.body).toMatchObject({ ok: false, error: 'bad_parameter' });
+  }
+});
