@@ -1,5 +1,5 @@
 /**
- * Security round 2, tokens: lifetimes, single use, one spelling per signed token, and limits an
+ * Tokens: lifetimes, single use, one spelling per signed token, and limits an
  * attacker cannot sidestep by guessing or by re-encoding.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -10,7 +10,7 @@ import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { create, outcome } from '../helpers/wire';
 
-const SECRET = 'tokens-round2-secret-0123456789abcdef0123456789';
+const SECRET = 'token-lifetimes-secret-0123456789abcdef0123456789';
 let up: Upstream;
 beforeAll(async () => {
   up = await startUpstream();

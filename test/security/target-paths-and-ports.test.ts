@@ -1,5 +1,5 @@
 /**
- * Security round 2, targets: paths matched as upstream servers will route them, and the ports
+ * Targets: paths matched as upstream servers will route them, and the ports
  * browsers refuse refused here too.
  */
 import http from 'node:http';
@@ -9,7 +9,7 @@ import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 import { create, outcome } from '../helpers/wire';
 
-const SECRET = 'targets-round2-secret-0123456789abcdef0123456789';
+const SECRET = 'target-paths-and-ports-secret-0123456789abcdef0123456789';
 let up: Upstream;
 beforeAll(async () => {
   up = await startUpstream();
