@@ -141,7 +141,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 async function statusCommand(args: string[], env: Record<string, string | undefined>): Promise<void> {
-  let url = `http://127.0.0.1:${env.ADMIN_PORT || 9090}`;
+  // the all-in-one's admin port beside its default public one (ADMIN_PORT: PORT + 1000)
+  let url = `http://127.0.0.1:${env.ADMIN_PORT || 9080}`;
   let json = false;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--json') json = true;

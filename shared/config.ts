@@ -249,11 +249,10 @@ const SETTINGS = [
     env: 'ADMIN_PORT',
     key: 'adminPort',
     kind: 'int',
-    def: '0',
     min: 0,
     max: 65535,
     roles: ['all', 'router', 'relay'],
-    doc: 'port of the admin listener: /healthz, /readyz, /metrics (0 = any free port, logged at start)',
+    doc: 'port of the admin listener: /healthz, /readyz, /metrics, /status (default PORT + 1000, so 9080 beside 8080; any free port when PORT is 0; 0 = any free port, logged at start)',
   },
   {
     env: 'ADMIN_BIND',
@@ -536,6 +535,8 @@ type FromTable = { [R in Row as R extends { def: string } ? R['key'] : never]: V
 export type Config = FromTable & {
   /** RELAY_ID, or a random one */
   relayId: string;
+  /** ADMIN_PORT, or PORT + 1000 */
+  adminPort: number;
   /** PUBLIC_HOST was given (not derived from the listen port) */
   explicitPublicHost?: boolean;
 };
@@ -608,6 +609,8 @@ export function loadConfig(env: Record<string, string | undefined>, role: Role =
   }
   const c = out as unknown as Config;
   if (c.relayId === undefined) c.relayId = `relay-${randomBytes(4).toString('hex')}`;
+  // a fixed admin port beside a fixed public one, so `polysocket status` finds the all-in-one's
+  if (c.adminPort === undefined) c.adminPort = c.port > 0 && c.port + 1000 <= 65535 ? c.port + 1000 : 0;
   if (c.network && env.BIND === undefined) c.bind = '0.0.0.0';
   // a relay that speaks TLS hands out https: socket URLs unless told otherwise
   if (c.tlsCertFile && env.PUBLIC_SCHEME === undefined) c.publicScheme = 'https';

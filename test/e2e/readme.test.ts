@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, spawnRole } from '../harness/processes';
+import { ROOT } from '../harness/processes';
 import { reachable } from '../harness/redis';
 import { until } from '../harness/until';
 
@@ -62,12 +62,52 @@ test('the README test command is what .ci/run runs', () => {
   expect(ci.trim().split('\n').at(-1)).toBe('npm test');
 });
 
+/** Starts a README server line and leaves it running, as a user's first terminal would; resolves once it started. */
+function background(line: string): Promise<{ stop(): Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', [...exports, line].join('\n')], {
+      cwd: ROOT,
+      detached: true,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    const stop = async () => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // the group is gone already
+      }
+      await exited;
+    };
+    // bounded: a server that never says it started is stopped, not left behind
+    const timer = setTimeout(() => void stop().then(() => reject(new Error(`${line} did not start within 100 s`))), 100_000);
+    let out = '';
+    const seen = (d: Buffer) => {
+      out += d.toString();
+      if (/"event":"all_in_one_started"/.test(out)) {
+        clearTimeout(timer);
+        resolve({ stop });
+      }
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', seen);
+    child.on('error', reject);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${line} exited before it started: ${out.slice(-2000)}`));
+    });
+  });
+}
+
 describe.each(lines.filter((l) => !l.startsWith('export ') && !ELSEWHERE.test(l)))('%s', (line) => {
   test('runs as written', async () => {
     const server = SERVER.test(line);
-    // `status` reads a running router's admin port: one is up on 9090 (the image's) while it runs
-    const target = /polysocket status/.test(line) ? await spawnRole('start', { ADMIN_PORT: '9090', AUTH: 'none' }) : undefined;
-    const r = await run(line, server).finally(() => target?.kill('SIGTERM'));
+    // `status` reads a running all-in-one's admin port: the README's own `npm start`, still running,
+    // as a user who followed the README from its first line has it
+    const first = lines.find((l) => /\bnpm start\b/.test(l))!;
+    const target = /polysocket status/.test(line) ? await background(first) : undefined;
+    const r = await run(line, server).finally(() => target?.stop());
     if (server) {
       expect({ started: r.started, out: r.out.slice(-2000) }).toMatchObject({ started: true });
       // stopped by the signal, however it was started: its port is free again

@@ -79,3 +79,11 @@ test('every bad setting is reported in one load, whatever its kind', () => {
   const problems = problemsOf({ TRUST_PROXY: 'x', TOKEN_ALGORITHMS: 'FOO', ALLOW_TARGETS: '::/999', ALLOW_PORTS: '0', RELAY_ID: 'a b' });
   expect(problems.map((p) => p.split(':')[0])).toEqual(['TOKEN_ALGORITHMS', 'TRUST_PROXY', 'ALLOW_PORTS', 'RELAY_ID', 'ALLOW_TARGETS']);
 });
+
+test('the admin port sits 1000 above the public one unless set, and is any free port beside PORT=0', () => {
+  expect(loadConfig({}).adminPort).toBe(9080);
+  expect(loadConfig({ PORT: '8081' }).adminPort).toBe(9081);
+  expect(loadConfig({ PORT: '0' }).adminPort).toBe(0);
+  expect(loadConfig({ PORT: '65000' }).adminPort).toBe(0);
+  expect(loadConfig({ ADMIN_PORT: '9090' }).adminPort).toBe(9090);
+});
