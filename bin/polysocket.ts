@@ -23,7 +23,8 @@ commands:
   demo     the demo page and its echo, for a split deployment (compose): needs TOKEN_SECRET,
            ROUTER (the router's URL for browsers) and DEMO_TARGET (this echo's URL for relays)
   token    mint a token: --target URL (repeat) [--origin O (repeat)] [--max N]
-           [--ttl SECONDS] [--once] [--allow-no-origin]   (needs TOKEN_SECRET)
+           [--ttl SECONDS] [--once] [--allow-no-origin] [--cookie NAME (repeat)]   (needs TOKEN_SECRET)
+           --cookie: a cookie the browser sends with /create that goes on to the upstream
   status   the cluster as a router's status page shows it: [--url ADMIN_URL] [--json]
            (default --url http://127.0.0.1:$ADMIN_PORT, 9090 when unset; ADMIN_TOKEN sent if set)
   help     this text, with every setting
@@ -42,6 +43,7 @@ function help(): string {
 function tokenCommand(args: string[], env: Record<string, string | undefined>): void {
   const targets: string[] = [];
   const origins: string[] = [];
+  const cookies: string[] = [];
   let max: number | undefined;
   let ttl = 3600;
   let once = false;
@@ -55,6 +57,7 @@ function tokenCommand(args: string[], env: Record<string, string | undefined>): 
     };
     if (a === '--target') targets.push(value());
     else if (a === '--origin') origins.push(value());
+    else if (a === '--cookie') cookies.push(value());
     else if (a === '--max') max = Number(value());
     else if (a === '--ttl') ttl = Number(value());
     else if (a === '--once') once = true;
@@ -81,11 +84,12 @@ function tokenCommand(args: string[], env: Record<string, string | undefined>): 
       ttlSeconds: ttl,
       once,
       allowNoOrigin,
+      cookies,
       audience: env.TOKEN_AUDIENCE,
       issuer: env.TOKEN_ISSUER,
     });
   } catch (err) {
-    // a malformed --target or --origin: the pattern rules say what is wrong
+    // a malformed --target, --origin or --cookie: the rules the routers apply say what is wrong
     throw new ConfigError([(err as Error).message]);
   }
   process.stdout.write(`${token}\n`);

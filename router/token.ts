@@ -6,6 +6,8 @@
  *   allow_no_origin  boolean   requests that carry neither Origin nor Referer are accepted
  *   max_sockets      number    sockets open at once under this token, across the service
  *   once             boolean   single use: the jti is remembered until the token expires
+ *   cookies          string[]  names of the cookies sent with /create that go on to the upstream
+ *   upstream_headers object    headers for the upstream handshake
  */
 import { createHash, randomBytes } from 'node:crypto';
 import jwt, { type Algorithm, type JwtPayload } from 'jsonwebtoken';
@@ -36,6 +38,8 @@ const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'
 export const MAX_TOKEN_LENGTH = 4096;
 /** An RFC 7230 token: cookie and header names. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+/** Names a `cookies` claim may hold. */
+const MAX_COOKIES = 32;
 /** What the handshake itself, the forwarding and the cookie rule decide: never a token's to set. */
 const RESERVED_HEADERS = new RegExp(
   `^(${['host', 'connection', 'upgrade', 'origin', 'cookie', 'content-length', 'transfer-encoding', 'te', 'trailer', 'keep-alive']
@@ -172,7 +176,7 @@ function grantOf(p: JwtPayload, token: string, now: number, c: Pick<Config, 'tok
   }
   const ttlMs = typeof p.exp === 'number' ? Math.max(1, p.exp * 1000 - now) : 0;
   const cookies = p.cookies ?? [];
-  if (!Array.isArray(cookies) || cookies.length > 32 || cookies.some((n) => typeof n !== 'string' || !COOKIE_NAME.test(n))) {
+  if (!Array.isArray(cookies) || cookies.length > MAX_COOKIES || cookies.some((n) => typeof n !== 'string' || !COOKIE_NAME.test(n))) {
     throw bad('cookies must be a list of cookie names');
   }
   const upstreamHeaders = p.upstream_headers ?? {};
@@ -222,10 +226,23 @@ export interface MintOptions {
   upstreamHeaders?: Record<string, string>;
 }
 
+/** The rule the verifier applies to a `cookies` claim, said before a token is signed that routers would refuse. */
+function checkCookieNames(names: readonly string[]): void {
+  const bad = names.find((n) => !COOKIE_NAME.test(n));
+  if (bad !== undefined) {
+    throw new PolysocketError(
+      'bad_parameter',
+      `cookie name ${JSON.stringify(bad.slice(0, 100))} is not a cookie name (1 to 64 letters, digits or !#$%&'*+-.^_\`|~)`,
+    );
+  }
+  if (names.length > MAX_COOKIES) throw new PolysocketError('bad_parameter', `a token names at most ${MAX_COOKIES} cookies`);
+}
+
 /** Signs a token with an HMAC secret (`polysocket token`, the all-in-one demo, tests). */
 export function mintToken(secret: string, o: MintOptions, algorithm: Algorithm = 'HS256'): string {
   for (const t of o.targets) parseTargetRule(t);
   for (const origin of o.origins ?? []) parseOriginRule(origin);
+  checkCookieNames(o.cookies ?? []);
   const payload: Record<string, unknown> = { targets: o.targets };
   if (o.origins?.length) payload.origins = o.origins;
   if (o.allowNoOrigin) payload.allow_no_origin = true;
