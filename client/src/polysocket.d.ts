@@ -13,6 +13,16 @@ export interface PolySocketConfig {
   force?: boolean;
   /** always send with JSONP GET, never cross-origin POST */
   forceJsonp?: boolean;
+  /**
+   * fallback mode (default true): where the browser has WebSocket, try it first and go on over the
+   * tunnel if it fails before open or is not open within `fallbackAfter`; false hands back the
+   * browser's own WebSocket as it is
+   */
+  fallback?: boolean;
+  /** ms a native attempt may take to open before the tunnel takes over (default 3000) */
+  fallbackAfter?: number;
+  /** ms this browser remembers that a router's sockets need the tunnel (default 3600000; 0: this page only) */
+  remember?: number;
   /** long-poll wait in ms (the relay caps it) */
   ttl?: number;
   /** longest URL to build (IE: 2,083) */
@@ -28,15 +38,21 @@ export interface PolySocketConfig {
 
 export interface PolySocketOptions {
   force?: boolean;
+  /** this socket's fallback mode (default: the configured one) */
+  fallback?: boolean;
 }
 
 /**
- * What `new PolySocket(...)` gives: the browser's own WebSocket where one works (and `force` is
- * off), else the tunnel, which adds `transport` and `errorCode`. Both are WebSockets.
+ * What `new PolySocket(...)` gives: in fallback mode (the default) one object over either path,
+ * with `transport` and `errorCode`; the tunnel where `force` is on or the browser has no
+ * WebSocket; the browser's own WebSocket, as it is, with `fallback: false`. All are WebSockets.
  */
 export type PolySocketInstance = WebSocket & {
-  /** 'polling' for the tunnel; undefined on a native WebSocket */
-  readonly transport?: 'polling';
+  /**
+   * The path: 'websocket' (the browser's own, in fallback mode; it turns 'polling' if the attempt
+   * fails before open) or 'polling' (the tunnel); undefined on a bare native WebSocket
+   */
+  readonly transport?: 'websocket' | 'polling';
   /**
    * Why the tunnel failed, once it has: an error code of the service (`token_invalid`,
    * `target_not_allowed`, `no_relay`, ...; see docs/CLIENT.md) or `connection_lost`; null until

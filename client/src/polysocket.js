@@ -35,6 +35,16 @@
     router: '',
     token: '',
     force: false,
+    // send with JSONP GETs only, never a cross-origin POST (pages whose CSP or proxy refuses CORS)
+    forceJsonp: false,
+    // try the native WebSocket first and go on over the tunnel if it fails before open (a proxy
+    // that kills the upgrade); false: hand back the native WebSocket as it is
+    fallback: true,
+    // a native attempt not open by then goes over the tunnel (a proxy that holds the upgrade
+    // silent); far above a native open on a 300 ms round trip through a proxy (docs/CLIENT.md)
+    fallbackAfter: 3000,
+    // how long a browser remembers that this router's sockets need the tunnel (ms)
+    remember: 3600000,
     ttl: 25000,
     // IE cuts URLs at 2,083 characters; stay under with room for the host.
     urlLimit: 2000,
@@ -82,6 +92,7 @@
     if (me && me.getAttribute('data-router')) cfg.router = me.getAttribute('data-router');
     if (me && me.getAttribute('data-token')) cfg.token = me.getAttribute('data-token');
     if (me && me.getAttribute('data-force') === 'true') cfg.force = true;
+    if (me && me.getAttribute('data-fallback') === 'off') cfg.fallback = false;
     if (window.POLYSOCKET_CONFIG) merge(cfg, window.POLYSOCKET_CONFIG);
     if (!cfg.router && window.location) cfg.router = window.location.protocol + '//' + window.location.host;
   })();
@@ -434,6 +445,44 @@
     }
   }
 
+  /* ---------- remembered fallbacks: per router, this page and (for a while) later ones ---------- */
+
+  var STORE_KEY = 'polysocket.fallback ';
+  var pageFellBack = {};
+
+  function storage() {
+    // reading localStorage throws where the page may not use it (sandboxed frames, some privacy modes)
+    try {
+      return window.localStorage || window.sessionStorage || null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** True while this router's sockets are known to need the tunnel in this browser. */
+  function fellBack(router) {
+    if (pageFellBack['$' + router]) return true;
+    var store = storage();
+    if (!store) return false;
+    try {
+      var until = Number(store.getItem(STORE_KEY + router));
+      return until > new Date().getTime();
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function rememberFallback(router) {
+    pageFellBack['$' + router] = true;
+    var store = storage();
+    if (!store || !(cfg.remember > 0)) return;
+    try {
+      store.setItem(STORE_KEY + router, String(new Date().getTime() + cfg.remember));
+    } catch (e) {
+      // full or refused: this page still remembers
+    }
+  }
+
   /* ---------- the socket ---------- */
 
   var TOKEN_RE = /^[!#$%&'*+\-.\^_`|~0-9A-Za-z]+$/;
@@ -445,7 +494,9 @@
     }
     options = options || {};
     var force = options.force || cfg.force;
-    if (!force && Native && Native !== PolySocket) {
+    var fallback = options.fallback === undefined ? cfg.fallback : options.fallback;
+    var viaNative = !force && !!Native && Native !== PolySocket;
+    if (viaNative && !fallback) {
       return protocols === undefined ? new Native(url) : new Native(url, protocols);
     }
     var parsed = parseUrl(String(url));
@@ -474,24 +525,45 @@
     set(self, 'extensions', '');
     set(self, 'bufferedAmount', 0);
     set(self, 'binaryType', hasBlob ? 'blob' : 'arraybuffer');
-    self.transport = 'polling';
+    // Native first unless this router's sockets are known to need the tunnel (a fallback remembered).
+    var direct = viaNative && !fellBack(cfg.router);
+    /** which path the socket takes: 'websocket' (the browser's own) or 'polling' (the tunnel) */
+    self.transport = direct ? 'websocket' : 'polling';
     /** why the socket failed (a /create, poll or send error code, or connection_lost); null while it has not */
     self.errorCode = null;
     if (!ACCESSORS) self.onopen = self.onmessage = self.onerror = self.onclose = null;
     self._l = {};
+    // the wrappers that keep an event handler attribute's place among the listeners
+    self._wopen = self._wmessage = self._werror = self._wclose = null;
     self._protocols = list;
+    // the native WebSocket on the native path (the attempt, then the open socket); null on the tunnel
+    self._ws = null;
+    // the page called close() while the native attempt was connecting: its events are the page's
+    self._closedEarly = false;
+    // the tunnel took over from a failed native attempt: remembered once the tunnel opens
+    self._fellBack = false;
+    // the tunnel: sends not yet taken by the relay, their `n`, the poll's acknowledged seq
     self._queue = [];
     self._n = 0;
     self._ack = 0;
+    // the tunnel's socket: its relay URL, id and the relay's run (for /alive)
     self._base = '';
     self._sid = '';
+    self._run = '';
+    // cross-origin POST (CORS or XDomainRequest) works towards this relay; else JSONP GETs
+    self._post = false;
     self._sending = false;
     self._polling = false;
+    self._flushQueued = false;
+    // since when requests have been failing (0: they are not), and whether /alive is being asked
+    self._since = 0;
+    self._watching = false;
     self._timers = {};
     // A bad port fails as a native socket does (error, then close 1006), without asking anyone.
     var bad = parsed.port !== '' && BAD_PORTS.indexOf(',' + Number(parsed.port) + ',') >= 0;
     later(function () {
       if (bad) self._gone(1006, '', 'target_forbidden_port');
+      else if (direct) self._tryNative();
       else self._create();
     }, 0);
     return self;
@@ -550,6 +622,8 @@
   function getter(name) {
     return {
       get: function () {
+        // on the native path the browser's socket counts what it has not sent yet
+        if (name === 'bufferedAmount' && this._ws) return this._ws.bufferedAmount;
         return this['_' + name];
       },
       enumerable: true,
@@ -591,7 +665,9 @@
         return this._binaryType;
       },
       set: function (v) {
-        if (v === 'blob' || v === 'arraybuffer') this._binaryType = v;
+        if (v !== 'blob' && v !== 'arraybuffer') return;
+        this._binaryType = v;
+        if (this._ws) this._ws.binaryType = v;
       },
       enumerable: true,
       configurable: true
@@ -640,6 +716,7 @@
     if (this._readyState === CONNECTING) {
       throw domError('InvalidStateError', "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.");
     }
+    if (this._ws) return this._ws.send(data);
     var item;
     if (typeof data === 'string') {
       item = textItem(usv(data));
@@ -735,6 +812,16 @@
       throw domError('SyntaxError', "Failed to execute 'close' on 'WebSocket': The message must not be greater than 123 bytes.");
     }
     if (this._readyState === CLOSING || this._readyState === CLOSED) return;
+    if (this._ws) {
+      // the native path: the browser's socket closes, and its events tell the page
+      if (this._readyState === CONNECTING) this._closedEarly = true;
+      set(this, 'readyState', CLOSING);
+      clearT(this._timers.fallback);
+      this._timers.fallback = null;
+      if (code === undefined) this._ws.close();
+      else this._ws.close(code, reason);
+      return;
+    }
     if (this._readyState === CONNECTING) {
       // Fails the connection at once, as a native socket does (error, then close 1006); if /create
       // answers later, the relay is told to let go of what it opened.
@@ -748,6 +835,91 @@
     set(this, 'readyState', CLOSING);
     this._queue.push({ t: 'c', d: '', code: code, reason: code === undefined ? undefined : reason, bytes: 0, whole: 0 });
     this._flush();
+  };
+
+  /* ---------- the native path (fallback mode) ---------- */
+
+  /**
+   * Tries the browser's own WebSocket. Until it opens, its events are not the page's: a failure
+   * (error or close before open, or no open within fallbackAfter) closes the attempt and the
+   * same object goes on over the tunnel, so the page sees one open, or one error and one close.
+   */
+  proto._tryNative = function () {
+    var self = this;
+    var ws;
+    try {
+      ws = self._protocols.length ? new Native(self._url, self._protocols) : new Native(self._url);
+    } catch (e) {
+      // refused by the browser for what the tunnel does not care about (a page's CSP, say)
+      return self._overTunnel();
+    }
+    self._ws = ws;
+    ws.binaryType = self._binaryType;
+    var opened = false;
+    self._timers.fallback = later(function () {
+      // silent too long: close the attempt (one upstream at a time), then tunnel
+      self._timers.fallback = null;
+      self._abandonNative();
+    }, cfg.fallbackAfter);
+    ws.onopen = function () {
+      if (self._ws !== ws) return;
+      opened = true;
+      clearT(self._timers.fallback);
+      self._timers.fallback = null;
+      if (self._readyState !== CONNECTING) return; // closed by the page meanwhile: its close follows
+      set(self, 'protocol', ws.protocol);
+      set(self, 'extensions', ws.extensions);
+      set(self, 'readyState', OPEN);
+      fire(self, 'open', {});
+    };
+    ws.onmessage = function (e) {
+      if (self._ws === ws) fire(self, 'message', { data: e.data, origin: e.origin });
+    };
+    ws.onerror = function () {
+      if (self._ws === ws && (opened || self._closedEarly)) fire(self, 'error', {});
+    };
+    ws.onclose = function (e) {
+      if (self._ws !== ws) return;
+      if (!opened && !self._closedEarly) return self._abandonNative();
+      self._finish();
+      fire(self, 'close', { code: e.code, reason: e.reason, wasClean: e.wasClean });
+    };
+  };
+
+  /** The native attempt failed: let it go, silently, and open the tunnel once it is gone. */
+  proto._abandonNative = function () {
+    var ws = this._ws;
+    if (!ws || this._readyState === CLOSED) return;
+    var self = this;
+    clearT(self._timers.fallback);
+    self._timers.fallback = null;
+    if (ws.readyState === CLOSED) return self._overTunnel();
+    // closing a connecting attempt ends with its close event, which takes the tunnel on from here;
+    // a browser that never fires it is not waited for past a second
+    ws.onclose = function () {
+      self._overTunnel();
+    };
+    ws.onerror = ws.onmessage = ws.onopen = null;
+    self._timers.abandon = later(function () {
+      self._overTunnel();
+    }, 1000);
+    try {
+      ws.close();
+    } catch (e) {
+      self._overTunnel();
+    }
+  };
+
+  proto._overTunnel = function () {
+    if (this._readyState === CLOSED || this.transport === 'polling') return;
+    var ws = this._ws;
+    if (ws) ws.onclose = ws.onerror = ws.onmessage = ws.onopen = null;
+    clearT(this._timers.abandon);
+    this._timers.abandon = null;
+    this._ws = null;
+    this._fellBack = true;
+    this.transport = 'polling';
+    this._create();
   };
 
   proto._create = function () {
@@ -791,6 +963,8 @@
       }
       set(self, 'readyState', OPEN);
       live.push(self);
+      // the tunnel got through where the native attempt did not: later sockets go straight to it
+      if (self._fellBack) rememberFallback(cfg.router);
       fire(self, 'open', {});
       // A script pending before onload holds the page's load event (and the busy spinner) for a
       // whole poll: the first long-poll waits for load.
@@ -1021,6 +1195,7 @@
 
   window.PolySocket = PolySocket;
   // Polyfill mode: pages and unmodified libraries that say `new WebSocket` get a working one.
-  if (!Native || cfg.force) window.WebSocket = PolySocket;
+  // Fallback mode (the default) too: `new WebSocket` tries native first, then the tunnel.
+  if (!Native || cfg.force || cfg.fallback) window.WebSocket = PolySocket;
   return PolySocket;
 });

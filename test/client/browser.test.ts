@@ -383,8 +383,8 @@ window.echoed = new Promise(function (resolve) {
   }
 });
 
-test('native pass-through where WebSocket works', async () => {
-  const page = await openPage(pageHtml({ deleteNative: false }));
+test('with fallback off, the browser\'s own WebSocket is handed back as it is', async () => {
+  const page = await openPage(pageHtml({ deleteNative: false, config: { fallback: false } }));
   try {
     const r = await page.evaluate(async (url) => {
       const NativeWS = (window as any).PolySocket.Native;

@@ -8,7 +8,8 @@ import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export function launchChromium(): Promise<Browser> {
+/** `proxy`: a forward proxy every request goes through, loopback ones too (as a corporate proxy takes them). */
+export function launchChromium(o: { proxy?: string } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -19,6 +20,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(o.proxy ? [`--proxy-server=${o.proxy}`, '--proxy-bypass-list=<-loopback>'] : []),
     ],
   });
 }
