@@ -926,9 +926,11 @@
     var self = this;
     var token = cfg.token;
     if (typeof token === 'function') {
-      if (token.length > 0) return token(function (t) {
-        self._createWith(t);
-      });
+      if (token.length > 0) {
+        return token(function (t) {
+          self._createWith(t);
+        });
+      }
       token = token();
     }
     self._createWith(token);

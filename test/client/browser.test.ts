@@ -383,7 +383,7 @@ window.echoed = new Promise(function (resolve) {
   }
 });
 
-test('with fallback off, the browser\'s own WebSocket is handed back as it is', async () => {
+test("with fallback off, the browser's own WebSocket is handed back as it is", async () => {
   const page = await openPage(pageHtml({ deleteNative: false, config: { fallback: false } }));
   try {
     const r = await page.evaluate(async (url) => {

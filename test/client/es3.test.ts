@@ -32,3 +32,20 @@ test('every request names the client version; the bundle is served with its vers
 test('min+gzip stays under 8 KB', () => {
   expect(gzipSync(dist('polysocket.min.js'), { level: 9 }).length).toBeLessThan(8 * 1024);
 });
+
+test('the client source passes ESLint configured for ES3, and that config refuses ES5 syntax and stray globals', async () => {
+  const { ESLint } = require('eslint');
+  // the project's config, given directly: jest cannot load it by ESLint's dynamic import
+  const eslint = new ESLint({
+    cwd: path.resolve(__dirname, '../..'),
+    overrideConfigFile: true,
+    overrideConfig: require('../../eslint.config.js'),
+  });
+  const [source] = await eslint.lintFiles(['client/src/polysocket.js']);
+  expect(source.messages.map((m: { message: string; line: number }) => `${m.line}: ${m.message}`)).toEqual([]);
+  const lint = async (code: string) =>
+    (await eslint.lintText(code, { filePath: 'client/src/polysocket.js' }))[0].messages.map((m: { message: string }) => m.message);
+  expect((await lint('var o = { get x() { return 1; } };\n'))[0]).toMatch(/Parsing error/);
+  expect(await lint('(function () { leaked(); })();\n')).toEqual(["'leaked' is not defined."]);
+  expect((await lint("(function () { var a = 1; if (a == '1') a = 2; })();\n"))[0]).toMatch(/Expected '===' /);
+});

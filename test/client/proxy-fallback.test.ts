@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { mintToken } from '../../router/token';
 import { until } from '../harness/until';
 import { launchChromium, type PageServer, startPageServer } from '../helpers/browser';
-import { type Proxy, type Squid, startSquid, startTestProxy } from '../helpers/proxies';
+import { type ForwardProxy, type Squid, startSquid, startTestProxy } from '../helpers/proxies';
 import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 
@@ -81,7 +81,7 @@ const PROBE = ([url, n]: [string, number]): Promise<Probe> =>
   });
 
 /** A browser behind `proxy`, with one context (one localStorage) for the test's pages. */
-async function behind(proxy: Proxy): Promise<{ browser: Browser; context: BrowserContext; open(attrs?: string): Promise<Page> }> {
+async function behind(proxy: ForwardProxy): Promise<{ browser: Browser; context: BrowserContext; open(attrs?: string): Promise<Page> }> {
   const browser = await launchChromium({ proxy: proxy.url });
   const context = await browser.newContext();
   return {
@@ -208,7 +208,7 @@ describe("(b) squid's default: CONNECT only to 443", () => {
 });
 
 describe('(c) a proxy that holds the CONNECT open and silent', () => {
-  let proxy: Proxy;
+  let proxy: ForwardProxy;
   let b: Awaited<ReturnType<typeof behind>>;
   beforeAll(async () => {
     proxy = await startTestProxy({ onConnect: 'hold' });
@@ -257,7 +257,7 @@ describe('(d) squid with cache allow all', () => {
 });
 
 describe('(e) a proxy that buffers whole responses', () => {
-  let proxy: Proxy;
+  let proxy: ForwardProxy;
   let b: Awaited<ReturnType<typeof behind>>;
   beforeAll(async () => {
     proxy = await startTestProxy({ onConnect: 'refuse', buffer: true });

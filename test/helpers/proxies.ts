@@ -13,7 +13,7 @@ import path from 'node:path';
 import { freePort } from '../harness/processes';
 import { until } from '../harness/until';
 
-export interface Proxy {
+export interface ForwardProxy {
   /** for --proxy-server */
   url: string;
   port: number;
@@ -22,7 +22,7 @@ export interface Proxy {
   close(): Promise<void>;
 }
 
-export interface Squid extends Proxy {
+export interface Squid extends ForwardProxy {
   /** access.log lines so far: one per request, with squid's result code (TCP_MISS, TCP_HIT, TCP_DENIED, …) */
   accessLog(): string[];
 }
@@ -110,7 +110,7 @@ function listening(port: number): Promise<boolean> {
  * behind a proxy that inspects and stalls it); 'refuse' answers 403. `buffer`: each response is
  * released only when it is complete (as some antivirus and enterprise proxies do).
  */
-export async function startTestProxy(o: { onConnect: 'hold' | 'refuse'; buffer?: boolean }): Promise<Proxy> {
+export async function startTestProxy(o: { onConnect: 'hold' | 'refuse'; buffer?: boolean }): Promise<ForwardProxy> {
   const connects: string[] = [];
   const held = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
