@@ -7,6 +7,7 @@
  *   BENCH_QUICK=1 npm run bench     smaller counts, for a smoke run
  *   BENCH_ONLY=heavy npm run bench  only the worst event-loop delay under the heaviest requests
  *   BENCH_ONLY=browser npm run bench  only the page-level rows, measured in Debian's Chromium
+ *   BENCH_ONLY=proxy npm run bench  only open times behind proxies on a 100 ms link (fallback mode, peers)
  *   BENCH_ONLY=storm npm run bench  the reconnect storm (BENCH_STORM sockets on a relay killed)
  *                                   and one router's heap over BENCH_CREATES creates
  *   BENCH_ONLY=idle BENCH_IDLE=1000,9000 npm run bench  one relay with that many idle sockets
@@ -27,6 +28,7 @@ import { connectWs } from './clients/ws-direct';
 import { withTimeout } from '../shared/timeout';
 import { collectGarbage, inspectable } from './heap';
 import { type BrowserRow, browserRows } from './browser';
+import { proxyOpenRows, proxyOpenTable } from './proxy-open';
 import { type HeavyRow, heavyRequests } from './heavy';
 import { cpuMs, percentile } from './stats';
 import { reconnectStorm, routerMemory } from './storm';
@@ -410,6 +412,10 @@ async function manyIdle(): Promise<string[]> {
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'browser') {
     process.stdout.write(`${browserTable(await browserRows()).join('\n')}\n`);
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'proxy') {
+    process.stdout.write(`${proxyOpenTable(await proxyOpenRows()).join('\n')}\n`);
     return;
   }
   if (process.env.BENCH_ONLY === 'idle') {

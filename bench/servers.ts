@@ -76,7 +76,9 @@ function socketio(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Server } = require('socket.io');
   const server = http.createServer();
-  const io = new Server(server, { transports: ['polling'], cors: { origin: true, credentials: true }, maxHttpBufferSize: 1e7 });
+  // SOCKETIO_TRANSPORTS=polling,websocket: its defaults, as a page behind a proxy meets them
+  const transports = (process.env.SOCKETIO_TRANSPORTS ?? 'polling').split(',');
+  const io = new Server(server, { transports, cors: { origin: true, credentials: true }, maxHttpBufferSize: 1e7 });
   io.on('connection', (socket: { on: (e: string, f: (d: string) => void) => void; emit: (e: string, d: string) => void }) => {
     socket.on('echo', (d) => socket.emit('echo', d));
   });
