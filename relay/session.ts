@@ -20,8 +20,12 @@ import { Outbox } from './outbox';
 import { corked } from './upstream';
 
 export interface PollWaiter {
-  /** Writes `{"ok":true,"messages":<messagesJson>}` to the client. Called at most once. */
-  answer(messagesJson: string): void;
+  /**
+   * Writes `{"ok":true,"messages":<messages>}` to the client; `messages` (a JSON array's bytes) is
+   * shared by every poll answered with the same messages, so it is written as it is, never
+   * changed. Called at most once.
+   */
+  answer(messages: Buffer): void;
 }
 
 /** What a send's answer says (§4): the `n` of its last send, and whether all of it was a repeat. */
@@ -67,8 +71,9 @@ export enum SessionState {
   Removed,
 }
 
-const HEARTBEAT = '[{"type":"heartbeat"}]';
-const EMPTY = '[]';
+// Shared by every socket's answers (written as they are, never changed).
+const HEARTBEAT = Buffer.from('[{"type":"heartbeat"}]');
+const EMPTY = Buffer.from('[]');
 const NO_CANCEL = (): void => undefined;
 
 /**
@@ -406,15 +411,15 @@ export class Session {
     if (this.waiter && this.outbox.size > 0) this.release(this.outbox.takeAll());
   }
 
-  private release(messagesJson: string): void {
+  private release(messages: Buffer): void {
     const waiter = this.waiter;
     if (!waiter) return;
     this.waiter = undefined;
     const stats = this.hooks.stats;
-    if (messagesJson === HEARTBEAT) stats.pollsHeartbeat++;
-    else if (messagesJson === EMPTY) stats.pollsEmpty++;
+    if (messages === HEARTBEAT) stats.pollsHeartbeat++;
+    else if (messages === EMPTY) stats.pollsEmpty++;
     else stats.pollsWithMessages++;
-    waiter.answer(messagesJson);
+    waiter.answer(messages);
     this.waitIdle();
   }
 
