@@ -97,15 +97,15 @@ const NO_STORE = 'no-store, no-cache, must-revalidate, max-age=0';
 const COMMON = ['Cache-Control', NO_STORE, 'Pragma', 'no-cache', 'X-Content-Type-Options', 'nosniff'];
 const JSONP_HEADERS = [...COMMON, 'Content-Type', 'application/javascript; charset=utf-8'];
 const JSON_HEADERS = [...COMMON, 'Content-Type', 'application/json; charset=utf-8'];
-const ANSWER_HEAD = '{"ok":true,"messages":';
-const ANSWER_TAIL = '}';
+const ANSWER_HEAD = '{"ok":true,"messages":[';
+const ANSWER_TAIL = ']}';
 const JSONP_ANSWER_TAIL = ANSWER_TAIL + JSONP_TAIL;
 
 /**
- * `{"ok":true,"messages":<messages>}` (JSONP when `cb`), with `messages` written as the Buffer it
- * is: the callback and the envelope go around it, so every poll answered with the same messages
- * writes the same bytes and the socket holds no copy of its own. The length is known, so the
- * answer is one Content-Length body, sent in one write (end() uncorks).
+ * `{"ok":true,"messages":[<messages>]}` (JSONP when `cb`), with `messages` written as the Buffer
+ * it is: the callback and the envelope go around it, so the answer holds no copy of the messages
+ * of its own. The length is known, so the answer is one Content-Length body, sent in one write
+ * (end() uncorks).
  */
 function writeAnswer(res: ServerResponse, cb: string | undefined, messages: Buffer, allow: HeaderList): void {
   const head = cb ? jsonpHead(cb) + ANSWER_HEAD : ANSWER_HEAD;
@@ -115,7 +115,7 @@ function writeAnswer(res: ServerResponse, cb: string | undefined, messages: Buff
   res.writeHead(200, (cb ? JSONP_HEADERS : JSON_HEADERS).concat('Content-Length', length, allow));
   res.cork();
   res.write(head);
-  res.write(messages);
+  if (messages.length > 0) res.write(messages);
   res.end(tail);
 }
 

@@ -21,9 +21,9 @@ import { corked } from './upstream';
 
 export interface PollWaiter {
   /**
-   * Writes `{"ok":true,"messages":<messages>}` to the client; `messages` (a JSON array's bytes) is
-   * shared by every poll answered with the same messages, so it is written as it is, never
-   * changed. Called at most once.
+   * Writes `{"ok":true,"messages":[<messages>]}` to the client; `messages` (the array's elements,
+   * comma separated) are the outbox's own bytes, shared with other answers, so they are written
+   * as they are, never changed. Called at most once.
    */
   answer(messages: Buffer): void;
 }
@@ -72,8 +72,8 @@ export enum SessionState {
 }
 
 // Shared by every socket's answers (written as they are, never changed).
-const HEARTBEAT = Buffer.from('[{"type":"heartbeat"}]');
-const EMPTY = Buffer.from('[]');
+const HEARTBEAT = Buffer.from('{"type":"heartbeat"}');
+const EMPTY = Buffer.alloc(0);
 const NO_CANCEL = (): void => undefined;
 
 /**

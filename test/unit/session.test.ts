@@ -68,7 +68,7 @@ function setup(limits: Partial<SessionLimits> = {}) {
 
 function waiter() {
   const answers: unknown[][] = [];
-  const w: PollWaiter = { answer: (json) => answers.push(JSON.parse(json.toString())) };
+  const w: PollWaiter = { answer: (json) => answers.push(JSON.parse(`[${json}]`)) };
   return { w, answers };
 }
 
