@@ -20,7 +20,7 @@ import { corsHeaders, preflight } from './cors';
 import { readForm } from './form-body';
 import type { Relay } from './relay';
 import { parsePoll, parseSends } from './requests';
-import type { SendAnswer, Session } from './session';
+import type { PollWaiter, SendAnswer, Session } from './session';
 
 const ROUTE = /^\/([js])\/([^/]*)$/;
 
@@ -71,16 +71,24 @@ function poll(
   c: RelayHttpConfig,
 ): void {
   const cb = callbackOf(query);
-  const waiter = {
-    answer(messages: Buffer) {
-      if (res.writableEnded) return;
+  let unread = false;
+  const waiter: PollWaiter = {
+    answer(messages) {
+      if (res.writableEnded) return false;
       writeAnswer(res, cb, messages, allow);
+      if ((res.socket?.writableLength ?? 0) === 0) return false;
       // An answer the client does not read (its TCP window stays shut) is dropped, connection and all.
-      if ((res.socket?.writableLength ?? 0) > 0) dropIfUnread(res, c.answerWriteTimeoutMs);
+      dropIfUnread(res, c.answerWriteTimeoutMs);
+      unread = true;
+      return true;
+    },
+    drop() {
+      res.destroy();
     },
   };
   const session = relay.poll(id, requestOrigin(req), parsePoll(query), waiter);
-  if (!res.writableEnded) res.on('close', () => session.cancelPoll(waiter));
+  // held, or answered and not read yet: the session hears when the request is over
+  if (!res.writableEnded || unread) res.on('close', () => session.pollEnded(waiter));
 }
 
 function send(session: Session, res: ServerResponse, fields: ParsedUrlQuery, allow: HeaderList, c: RelayHttpConfig): void {
