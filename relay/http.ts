@@ -14,12 +14,13 @@ import type { Config } from '../shared/config';
 import { PolysocketError } from '../shared/errors';
 import { requestOrigin } from '../shared/origin';
 import { checkUrlLength } from '../shared/params';
-import { answerError, callbackOf, type HeaderList, sendJsonText, sendOk } from '../shared/respond';
+import { JSONP_TAIL, jsonpHead } from '../shared/jsonp';
+import { answerError, callbackOf, type HeaderList, sendOk } from '../shared/respond';
 import { corsHeaders, preflight } from './cors';
 import { readForm } from './form-body';
 import type { Relay } from './relay';
 import { parsePoll, parseSends } from './requests';
-import type { SendAnswer, Session } from './session';
+import type { PollWaiter, SendAnswer, Session } from './session';
 
 const ROUTE = /^\/([js])\/([^/]*)$/;
 
@@ -70,16 +71,24 @@ function poll(
   c: RelayHttpConfig,
 ): void {
   const cb = callbackOf(query);
-  const waiter = {
-    answer(messages: string) {
-      if (res.writableEnded) return;
-      sendJsonText(res, cb, 200, `{"ok":true,"messages":${messages}}`, allow);
+  let unread = false;
+  const waiter: PollWaiter = {
+    answer(messages) {
+      if (res.writableEnded) return false;
+      writeAnswer(res, cb, messages, allow);
+      if ((res.socket?.writableLength ?? 0) === 0) return false;
       // An answer the client does not read (its TCP window stays shut) is dropped, connection and all.
-      if ((res.socket?.writableLength ?? 0) > 0) dropIfUnread(res, c.answerWriteTimeoutMs);
+      dropIfUnread(res, c.answerWriteTimeoutMs);
+      unread = true;
+      return true;
+    },
+    drop() {
+      res.destroy();
     },
   };
   const session = relay.poll(id, requestOrigin(req), parsePoll(query), waiter);
-  if (!res.writableEnded) res.on('close', () => session.cancelPoll(waiter));
+  // held, or answered and not read yet: the session hears when the request is over
+  if (!res.writableEnded || unread) res.on('close', () => session.pollEnded(waiter));
 }
 
 function send(session: Session, res: ServerResponse, fields: ParsedUrlQuery, allow: HeaderList, c: RelayHttpConfig): void {
@@ -88,6 +97,34 @@ function send(session: Session, res: ServerResponse, fields: ParsedUrlQuery, all
     if (!res.writableEnded) sendOk(res, cb, a.duplicate ? { ok: true, n: a.n, duplicate: true } : { ok: true, n: a.n }, 201, allow);
   });
   if (!res.writableEnded) res.on('close', cancel);
+}
+
+// What shared/respond.ts sends with every answer (docs/PROTOCOL.md §1), for the poll answer that
+// is written in parts; a poll answer is always 200.
+const NO_STORE = 'no-store, no-cache, must-revalidate, max-age=0';
+const COMMON = ['Cache-Control', NO_STORE, 'Pragma', 'no-cache', 'X-Content-Type-Options', 'nosniff'];
+const JSONP_HEADERS = [...COMMON, 'Content-Type', 'application/javascript; charset=utf-8'];
+const JSON_HEADERS = [...COMMON, 'Content-Type', 'application/json; charset=utf-8'];
+const ANSWER_HEAD = '{"ok":true,"messages":[';
+const ANSWER_TAIL = ']}';
+const JSONP_ANSWER_TAIL = ANSWER_TAIL + JSONP_TAIL;
+
+/**
+ * `{"ok":true,"messages":[<messages>]}` (JSONP when `cb`), with `messages` written as the Buffer
+ * it is: the callback and the envelope go around it, so the answer holds no copy of the messages
+ * of its own. The length is known, so the answer is one Content-Length body, sent in one write
+ * (end() uncorks).
+ */
+function writeAnswer(res: ServerResponse, cb: string | undefined, messages: Buffer, allow: HeaderList): void {
+  const head = cb ? jsonpHead(cb) + ANSWER_HEAD : ANSWER_HEAD;
+  const tail = cb ? JSONP_ANSWER_TAIL : ANSWER_TAIL;
+  // head and tail are ASCII: their lengths are their byte lengths
+  const length = String(head.length + messages.length + tail.length);
+  res.writeHead(200, (cb ? JSONP_HEADERS : JSON_HEADERS).concat('Content-Length', length, allow));
+  res.cork();
+  res.write(head);
+  if (messages.length > 0) res.write(messages);
+  res.end(tail);
 }
 
 function dropIfUnread(res: ServerResponse, ms: number): void {

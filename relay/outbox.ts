@@ -1,20 +1,36 @@
 /**
  * Messages waiting for the client, numbered by `seq`, kept until the client acks them so a lost
- * poll answer loses nothing. Each message is serialised once, on arrival, into a script-safe
- * JSON fragment; a poll answer is those fragments joined. Pure: no timers, no I/O.
+ * poll answer loses nothing. Each message is serialised once, on arrival, into a script-safe JSON
+ * fragment and encoded at once into the outbox's log: one Buffer of the fragments' UTF-8 bytes,
+ * each followed by a comma, only ever appended to. A poll answer is a view of a range of it, so
+ * every answer (the same messages or not) writes bytes the outbox already holds, and no answer's
+ * bytes change while a socket may still be writing them. Pure: no timers, no I/O.
  */
 import { escapeJsonText, scriptSafeJson } from '../shared/jsonp';
 
 interface Entry {
   seq: number;
-  frag: string;
+  /** what it counts towards the bound (the fragment's length) */
+  size: number;
+  /** where its bytes (and comma) end, as a position in everything the log was given */
+  end: number;
 }
+
+const COMMA = 0x2c;
 
 export class Outbox {
   private entries: Entry[] = [];
-  /** takeAll's answer while the entries are unchanged */
-  private joined: string | undefined;
   private bytes = 0;
+  /**
+   * The log. Positions count every byte it was given since it last emptied; `log` holds those
+   * from `logStart` on. The first entry's bytes begin at `start`, the next append goes at `end`.
+   */
+  private log: Buffer | undefined;
+  private logStart = 0;
+  private start = 0;
+  private end = 0;
+  /** takeAll's answer while the entries are unchanged */
+  private view: Buffer | undefined;
   /** seq of the last message put in (0 = none yet) */
   lastSeq = 0;
   /** highest seq handed to a poll, for clients that never send `ack` */
@@ -55,33 +71,70 @@ export class Outbox {
   ack(seq: number): void {
     let i = 0;
     while (i < this.entries.length && this.entries[i].seq <= seq) {
-      this.bytes -= this.entries[i].frag.length;
+      this.bytes -= this.entries[i].size;
       i++;
     }
-    if (i > 0) {
-      this.entries = i === this.entries.length ? [] : this.entries.slice(i);
-      this.joined = undefined;
+    if (i === 0) return;
+    this.view = undefined;
+    if (i === this.entries.length) {
+      // Empty: the log is let go (answers still being written keep what they view of it).
+      this.entries = [];
+      this.log = undefined;
+      this.logStart = this.start = this.end = 0;
+    } else {
+      this.start = this.entries[i - 1].end;
+      this.entries = this.entries.slice(i);
     }
   }
 
   /**
-   * All unacked messages as a JSON array body, marking them delivered. Repeated polls with the
-   * same ack share one string: a client that polls again and again does not multiply the outbox.
+   * All unacked messages, marking them delivered: the bytes of a JSON array's elements, comma
+   * separated, without the brackets (the answer writes those around it). Repeated polls with the
+   * same ack get the same Buffer; any answer's bytes are the log's own, never copied, never
+   * changed: a client that polls again and again, reading its answers or not, does not multiply
+   * the outbox. Callers must not change it.
    */
-  takeAll(): string {
+  takeAll(): Buffer {
     this.deliveredSeq = this.lastSeq;
-    if (this.joined === undefined) {
-      this.joined = this.entries.length === 1 ? `[${this.entries[0].frag}]` : `[${this.entries.map((e) => e.frag).join(',')}]`;
+    if (this.view === undefined) {
+      // without the last entry's comma
+      this.view = this.log ? this.log.subarray(this.start - this.logStart, this.end - 1 - this.logStart) : EMPTY;
     }
-    return this.joined;
+    return this.view;
   }
 
   private push(seq: number, frag: string, force: boolean): boolean {
     if (!force && this.bytes + frag.length > this.maxBytes) return false;
-    this.joined = undefined;
-    this.entries.push({ seq, frag });
+    const length = Buffer.byteLength(frag) + 1;
+    const log = this.room(length);
+    const at = this.end - this.logStart;
+    log.write(frag, at);
+    log[at + length - 1] = COMMA;
+    this.end += length;
+    this.view = undefined;
+    this.entries.push({ seq, size: frag.length, end: this.end });
     this.bytes += frag.length;
     this.lastSeq = seq;
     return true;
   }
+
+  /**
+   * The log, with room for `length` more bytes after `end`. A full log is never written over, nor
+   * moved: a new one takes its unacked bytes (twice their size, so a growing backlog is copied a
+   * few times, not once per message) and the old one goes once no answer views it any more.
+   */
+  private room(length: number): Buffer {
+    const log = this.log;
+    if (log && this.end - this.logStart + length <= log.length) return log;
+    const kept = this.end - this.start;
+    // Not from the shared pool: a small log kept a while must not hold on to a pool slab. A
+    // first message (most often taken at once) gets its own size; a backlog, room to grow.
+    const next = Buffer.allocUnsafeSlow(log ? 2 * (kept + length) : length);
+    if (log) log.copy(next, 0, this.start - this.logStart, this.end - this.logStart);
+    this.log = next;
+    this.logStart = this.start;
+    return next;
+  }
 }
+
+const EMPTY = Buffer.alloc(0);

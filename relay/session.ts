@@ -20,8 +20,16 @@ import { Outbox } from './outbox';
 import { corked } from './upstream';
 
 export interface PollWaiter {
-  /** Writes `{"ok":true,"messages":<messagesJson>}` to the client. Called at most once. */
-  answer(messagesJson: string): void;
+  /**
+   * Writes `{"ok":true,"messages":[<messages>]}` to the client; `messages` (the array's elements,
+   * comma separated) are the outbox's own bytes, shared with other answers, so they are written
+   * as they are, never changed. Called at most once. True when the client has not taken all of it
+   * yet (it waits in the relay's buffers): the session then keeps it as the socket's unread answer
+   * until told `pollEnded`.
+   */
+  answer(messages: Buffer): boolean;
+  /** Cuts the connection of an answer the client has not read (§3.3: a newer one replaced it). */
+  drop(): void;
 }
 
 /** What a send's answer says (§4): the `n` of its last send, and whether all of it was a repeat. */
@@ -67,8 +75,9 @@ export enum SessionState {
   Removed,
 }
 
-const HEARTBEAT = '[{"type":"heartbeat"}]';
-const EMPTY = '[]';
+// Shared by every socket's answers (written as they are, never changed).
+const HEARTBEAT = Buffer.from('{"type":"heartbeat"}');
+const EMPTY = Buffer.alloc(0);
 const NO_CANCEL = (): void => undefined;
 
 /**
@@ -100,6 +109,8 @@ export class Session {
   readonly outbox: Outbox;
   private readonly inbox: Inbox;
   private waiter: PollWaiter | undefined;
+  /** the answer the client has not read yet: at most one per socket (§3.3), whatever a client does */
+  private unread: PollWaiter | undefined;
   /**
    * One timer per session, re-armed lazily: `deadline` is when the current wait ends (the poll's
    * ttl while a poll waits, the idle timeout otherwise); the timer may fire early and re-arm for
@@ -180,7 +191,7 @@ export class Session {
     this.release(EMPTY); // §3.2 one poll at a time: a newer poll answers the older one at once
     if (this.outbox.size > 0) {
       this.hooks.stats.pollsWithMessages++;
-      waiter.answer(this.outbox.takeAll());
+      this.deliver(waiter, this.outbox.takeAll());
       this.waitIdle();
       return;
     }
@@ -188,8 +199,9 @@ export class Session {
     this.waitUntil(performance.now() + Math.min(ttlMs ?? this.limits.pollMaxTtlMs, this.limits.pollMaxTtlMs));
   }
 
-  /** The HTTP request behind `waiter` went away before it was answered. */
-  cancelPoll(waiter: PollWaiter): void {
+  /** The HTTP request behind `waiter` is over: it went away unanswered, or its answer was read (or cut). */
+  pollEnded(waiter: PollWaiter): void {
+    if (this.unread === waiter) this.unread = undefined;
     if (this.waiter !== waiter) return;
     this.waiter = undefined;
     this.waitIdle();
@@ -406,16 +418,29 @@ export class Session {
     if (this.waiter && this.outbox.size > 0) this.release(this.outbox.takeAll());
   }
 
-  private release(messagesJson: string): void {
+  private release(messages: Buffer): void {
     const waiter = this.waiter;
     if (!waiter) return;
     this.waiter = undefined;
     const stats = this.hooks.stats;
-    if (messagesJson === HEARTBEAT) stats.pollsHeartbeat++;
-    else if (messagesJson === EMPTY) stats.pollsEmpty++;
+    if (messages === HEARTBEAT) stats.pollsHeartbeat++;
+    else if (messages === EMPTY) stats.pollsEmpty++;
     else stats.pollsWithMessages++;
-    waiter.answer(messagesJson);
+    this.deliver(waiter, messages);
     this.waitIdle();
+  }
+
+  /**
+   * §3.3 unread answers: a socket keeps one. A newer answer the client does not take at once
+   * either cuts the older one: its client polled again, so it has read that answer or given up
+   * on it, and what it carried stays in the outbox until acked. Without this, polls that never
+   * read would each keep alive a copy of the outbox it has since replaced, until the write timeout.
+   */
+  private deliver(waiter: PollWaiter, messages: Buffer): void {
+    if (!waiter.answer(messages)) return;
+    const older = this.unread;
+    this.unread = waiter;
+    older?.drop();
   }
 
   /** §3.3 idle: no poll waits, so the socket is closed if none comes within the idle timeout. */

@@ -36,3 +36,12 @@ export function escapeJsonText(json: string): string {
 export function jsonpBody(cb: string, json: string): string {
   return `/**/${cb}(${json});`;
 }
+
+/**
+ * jsonpBody in the two parts around the JSON, for JSON written as bytes of its own:
+ * `jsonpHead(cb) + json + JSONP_TAIL` is `jsonpBody(cb, json)`. Both are ASCII (cb is validated).
+ */
+export function jsonpHead(cb: string): string {
+  return `/**/${cb}(`;
+}
+export const JSONP_TAIL = ');';

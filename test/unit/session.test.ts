@@ -66,10 +66,22 @@ function setup(limits: Partial<SessionLimits> = {}) {
   return { upstream, session, events };
 }
 
-function waiter() {
+/** `unread`: the client does not take its answer (it stays in the relay's buffers). */
+function waiter(unread = false) {
   const answers: unknown[][] = [];
-  const w: PollWaiter = { answer: (json) => answers.push(JSON.parse(json)) };
-  return { w, answers };
+  const bodies: Buffer[] = [];
+  const state = { dropped: false };
+  const w: PollWaiter = {
+    answer: (messages) => {
+      bodies.push(messages);
+      answers.push(JSON.parse(`[${messages}]`));
+      return unread;
+    },
+    drop: () => {
+      state.dropped = true;
+    },
+  };
+  return { w, answers, bodies, state };
 }
 
 const text = (d: string, n?: number) => ({ d, t: 't' as const, n, c: false });
@@ -136,6 +148,59 @@ describe('poll (§3)', () => {
   test('an ack beyond the last seq is bad_ack', () => {
     const { session } = setup();
     expect(() => session.poll(1, 1000, waiter().w)).toThrow(expect.objectContaining({ code: 'bad_ack' }));
+  });
+});
+
+describe('one encoding, however many polls', () => {
+  test('polls with the same ack are answered with one Buffer', () => {
+    const { upstream, session } = setup();
+    upstream.emit('message', Buffer.from('hi'), false);
+    const first = waiter();
+    const second = waiter();
+    session.poll(0, 1000, first.w);
+    session.poll(0, 1000, second.w);
+    expect(second.bodies[0]).toBe(first.bodies[0]);
+  });
+});
+
+describe('unread answers (§3.3)', () => {
+  test('a newer answer the client does not read either cuts the older unread one', () => {
+    const { upstream, session } = setup();
+    upstream.emit('message', Buffer.from('hi'), false);
+    const older = waiter(true);
+    const newer = waiter(true);
+    session.poll(0, 1000, older.w);
+    session.poll(0, 1000, newer.w);
+    expect([older.state.dropped, newer.state.dropped]).toEqual([true, false]);
+  });
+
+  test('an answer the client has read is not cut by a newer one', () => {
+    const { upstream, session } = setup();
+    upstream.emit('message', Buffer.from('hi'), false);
+    const older = waiter(true);
+    session.poll(0, 1000, older.w);
+    session.pollEnded(older.w);
+    session.poll(0, 1000, waiter(true).w);
+    expect(older.state.dropped).toBe(false);
+  });
+
+  test('a held poll whose answer is not read is cut by the next unread answer', async () => {
+    const { upstream, session } = setup();
+    const held = waiter(true);
+    session.poll(0, 1000, held.w);
+    upstream.emit('message', Buffer.from('later'), false);
+    await flush();
+    session.poll(0, 1000, waiter(true).w);
+    expect(held.state.dropped).toBe(true);
+  });
+
+  test('answers taken at once are never cut', () => {
+    const { upstream, session } = setup();
+    upstream.emit('message', Buffer.from('hi'), false);
+    const older = waiter();
+    session.poll(0, 1000, older.w);
+    session.poll(0, 1000, waiter(true).w);
+    expect(older.state.dropped).toBe(false);
   });
 });
 
