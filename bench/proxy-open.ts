@@ -69,7 +69,8 @@ export async function proxyOpenRows(): Promise<OpenRow[]> {
   const openForced = opening(`new PolySocket(${js(target)}, undefined, { force: true })`);
   const openSio = `new Promise(function (r) { var t = performance.now(); var s = io(${js(`http://127.0.0.1:${sio.port}`)});
     s.on('connect', function () { r([performance.now() - t, s.io.engine.transport.name]); s.close(); }); })`;
-  const openSockjs = `new Promise(function (r) { var t = performance.now(); var s = new SockJS(${js(`http://127.0.0.1:${sockjs.port}/echo`)});
+  const sockjsUrl = js(`http://127.0.0.1:${sockjs.port}/echo`);
+  const openSockjs = `new Promise(function (r) { var t = performance.now(); var s = new SockJS(${sockjsUrl});
     s.onopen = function () { r([performance.now() - t, s.transport]); s.close(); }; })`;
 
   const squidAny = await startSquid({ connect: 'any' });

@@ -252,7 +252,7 @@ const SETTINGS = [
     min: 0,
     max: 65535,
     roles: ['all', 'router', 'relay'],
-    doc: 'port of the admin listener: /healthz, /readyz, /metrics, /status (default PORT + 1000, so 9080 beside 8080; any free port when PORT is 0; 0 = any free port, logged at start)',
+    doc: 'port of the admin listener: /healthz, /readyz, /metrics, /status (default PORT + 1000, 9080 beside 8080; 0 = any free port)',
   },
   {
     env: 'ADMIN_BIND',

@@ -164,7 +164,8 @@ describe('the router on the page host', () => {
     expect(app.cookies).toEqual(['session=alice']);
   });
 
-  test("a host-only cookie of app.localhost stays behind when the router is router.localhost: the browser sends /create the router host's cookies only", async () => {
+  // the browser sends /create the router host's cookies only
+  test('a host-only cookie of app.localhost stays behind when the router is router.localhost', async () => {
     const router = routerAt('router.localhost');
     page = await open(
       'app.localhost',
@@ -178,7 +179,8 @@ describe('the router on the page host', () => {
 });
 
 describe('a Domain covering the router', () => {
-  test('a cookie with Domain=example.localhost, set by a page on app.example.localhost, reaches the upstream through router.example.localhost', async () => {
+  // set by a page on app.example.localhost
+  test('a cookie with Domain=example.localhost reaches the upstream through router.example.localhost', async () => {
     const router = routerAt('router.example.localhost');
     // the same site, so even SameSite=Strict goes with the script load
     const cookies = ['session=alice; domain=example.localhost; path=/; SameSite=Strict'];
@@ -219,7 +221,8 @@ describe('a page on another site than the router', () => {
     expect(withheld().session).toContain('SchemefulSameSiteLax');
   });
 
-  test('a SameSite=None; Secure cookie stays behind too where the browser blocks third-party cookies (Debian chromium by default)', async () => {
+  // Debian's chromium blocks third-party cookies by default
+  test('a SameSite=None; Secure cookie stays behind too where the browser blocks third-party cookies', async () => {
     const p = await crossSite('session=alice; domain=example.localhost; path=/; SameSite=None; Secure');
     const withheld = await withheldFromCreate(p);
     expect(await connect(p, app)).toEqual(REFUSED);

@@ -96,7 +96,8 @@ describe('one encoding, however many polls', () => {
     const texts = ['é', '€ and 😀', '', 'plain'];
     for (const t of texts) box.pushText(t);
     box.pushBinary(Buffer.from([0, 255]));
-    const expected = `${texts.map((t, i) => JSON.stringify({ type: 'text', seq: i + 1, data: t })).join(',')},{"type":"binary","seq":5,"data":"AP8="}`;
+    const text = texts.map((t, i) => JSON.stringify({ type: 'text', seq: i + 1, data: t })).join(',');
+    const expected = `${text},{"type":"binary","seq":5,"data":"AP8="}`;
     expect(box.takeAll().toString()).toBe(expected);
   });
 
