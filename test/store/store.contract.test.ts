@@ -294,3 +294,21 @@ test('RedisStore.connect to an unreachable Redis fails fast with store_unavailab
     code: 'store_unavailable',
   });
 });
+
+test('a relay of the release before, which announces its run as boot, is still placed on, slot and all', async () => {
+  const prefix = uniquePrefix('contract-boot');
+  const store = await RedisStore.connect({ url: REDIS_URL, prefix });
+  try {
+    const { run, ...rest } = relay('old', 0, 'old-run');
+    await store.announceRelay({ ...rest, boot: run } as unknown as RelayInfo, 5000);
+    const admitted = await store.admit({
+      counters: [],
+      windowMs: 60_000,
+      slot: { key: 'tok', socketId: 's1', max: 1, ttlMs: 60_000 },
+      dice: 0,
+    });
+    expect(admitted).toMatchObject({ ok: true, relay: { id: 'old' } });
+  } finally {
+    await store.close();
+  }
+});

@@ -25,6 +25,12 @@ local open_request = ARGV[14]             -- the open request, as the relay read
 local sent_prefix = ARGV[15]              -- <prefix><run>: opens sent to that run it has not yet reported
                                           -- as taken (the relay's announce takes them off)
 
+-- A relay's run, from its announced JSON. Relays of the release before this one announce it as
+-- `boot`: read both, so that routers upgraded first keep placing on relays not yet upgraded.
+local function run_of(r)
+  return r.run or r.boot
+end
+
 local function count(key, limit)
   local n = redis.call('INCR', key)
   if n == 1 then redis.call('PEXPIRE', key, window_ms) end
@@ -44,7 +50,7 @@ for _, id in ipairs(redis.call('SMEMBERS', relays_key)) do
   elseif not excluded[id] then
     local r = cjson.decode(json)
     -- its load: what it announced, plus the opens sent to it that it has not reported yet
-    local load = r.sockets + math.max(0, tonumber(redis.call('GET', sent_prefix .. r.run) or '0'))
+    local load = r.sockets + math.max(0, tonumber(redis.call('GET', sent_prefix .. run_of(r)) or '0'))
     if not r.draining and load < r.maxSockets then
       if least == nil or load < least then
         least, ties = load, {json}
@@ -70,7 +76,7 @@ if max_slots > 0 then
     end
     if n >= max_slots then return {0, 'socket_limit'} end
   end
-  redis.call('HSET', slots_key, socket_id, r.id .. '/' .. r.run)
+  redis.call('HSET', slots_key, socket_id, r.id .. '/' .. run_of(r))
   if slots_ttl_ms > 0 then redis.call('PEXPIRE', slots_key, slots_ttl_ms) end
 end
 
@@ -84,7 +90,7 @@ if publish ~= '' then received = redis.call(publish, open_prefix .. placed.id, o
 -- nobody received is not counted: no relay will ever report it. The counter outlives any
 -- RELAY_TTL_MS (at most 5 minutes), and goes with its run.
 if received ~= 0 then
-  local sent = sent_prefix .. placed.run
+  local sent = sent_prefix .. run_of(placed)
   redis.call('INCR', sent)
   redis.call('PEXPIRE', sent, 600000)
 end
