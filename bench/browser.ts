@@ -1,22 +1,10 @@
-/**
- * Latency as a page meets it: echoes and a burst measured inside Debian's Chromium (through
- * playwright-core, as the tests drive it), for the native WebSocket, polysocket.js (CORS sends, and
- * JSONP only), socket.io-client over polling and sockjs-client over xhr-polling and xhr-streaming.
- * Every row's page is open at once and the echoes are taken round-robin, like the Node rows.
- *
- * Two floor rows answer whether a streamed receive would pay: a bare server (below, no relay,
- * no upstream, no framing) echoes each POST into either a held long-poll or one fetch-streamed
- * response that stays open. The gap between them is all a streamed receive could win in this
- * browser; the rest of an echo is the POST itself.
- */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../test/helpers/browser';
+import { startBenchPages } from './page-server';
 import { percentile } from './stats';
-import { polysocket, ROOT, server, stop } from '../test/harness/processes';
+import { polysocket, server, stop } from '../test/harness/processes';
 
 export interface BrowserRow {
   name: string;
@@ -60,11 +48,6 @@ window.bench = {
     };
   }
 };`;
-
-const LIBS: Record<string, string> = {
-  'socket.io': 'socket.io-client/dist/socket.io.min.js',
-  sockjs: 'sockjs-client/dist/sockjs.min.js',
-};
 
 /**
  * The floors' server: POST /poll/send answers the held GET /poll/recv (or queues), POST
@@ -127,18 +110,10 @@ export async function browserRows(): Promise<BrowserRow[]> {
   const aio = await polysocket('start', {});
   const sockjs = await server('sockjs');
   const sio = await server('socketio');
-  const pages = http.createServer((req, res) => {
-    const lib = /^\/lib\/(.+)\.js$/.exec(req.url ?? '');
-    if (lib && Object.hasOwn(LIBS, lib[1])) {
-      res.setHeader('Content-Type', 'application/javascript');
-      res.end(readFileSync(path.join(ROOT, 'node_modules', LIBS[lib[1]])));
-      return;
-    }
-    res.setHeader('Content-Type', 'text/html; charset=utf-8');
-    res.end(`<!doctype html><html><head><meta charset="utf-8"></head><body><script>${KIT}</script></body></html>`);
-  });
-  await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
-  const origin = `http://localhost:${(pages.address() as AddressInfo).port}`;
+  const pages = await startBenchPages(
+    () => `<!doctype html><html><head><meta charset="utf-8"></head><body><script>${KIT}</script></body></html>`,
+  );
+  const origin = pages.origin;
   const router = `http://localhost:${aio.port}`;
   const target = `ws://127.0.0.1:${upstream.port}/`;
   const browser = await launchChromium();

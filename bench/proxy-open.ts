@@ -1,24 +1,9 @@
-/**
- * Behind a proxy on a far link: the time from `new WebSocket(…)` (or the peer's constructor) to
- * `open` in Debian's Chromium, with a delay shim between the browser and the proxy (every byte
- * pays the round trip), rows side by side in one run:
- *   native, squid allowing CONNECT          the price of nothing: fallback mode must not slow it
- *   fallback, squid's default (CONNECT only to 443)  refused at once, the tunnel goes on
- *   fallback, a proxy that holds the CONNECT silent  the tunnel after fallbackAfter
- *   fallback remembered                     a later page load in the same browser: the tunnel at once
- *   forced tunnel                           `force: true`, what the remembered row should match
- *   socket.io-client, sockjs-client         their default transports, behind squid's default
- * Also native's open on a 300 ms round trip with CONNECT allowed: what fallbackAfter must stay above.
- */
-import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { ROOT, polysocket, server, stop } from '../test/harness/processes';
+import { polysocket, server, stop } from '../test/harness/processes';
 import { launchChromium } from '../test/helpers/browser';
 import { startDelayShim, type DelayShim } from '../test/helpers/delay-shim';
 import { type ForwardProxy, startSquid, startTestProxy } from '../test/helpers/proxies';
+import { startBenchPages } from './page-server';
 import { percentile } from './stats';
 
 export interface OpenRow {
@@ -32,30 +17,15 @@ export interface OpenRow {
 
 const ROUNDS = Number(process.env.BENCH_OPEN_ROUNDS ?? 7);
 
-const LIBS: Record<string, string> = {
-  'socket.io': 'socket.io-client/dist/socket.io.min.js',
-  sockjs: 'sockjs-client/dist/sockjs.min.js',
-};
-
 export async function proxyOpenRows(): Promise<OpenRow[]> {
   const upstream = await server('upstream');
   const aio = await polysocket('start', { SUBDOMAINS: 'false' });
   const sockjs = await server('sockjs');
   const sio = await server('socketio', { SOCKETIO_TRANSPORTS: 'polling,websocket' });
-  const pages = http.createServer((req, res) => {
-    const lib = /^\/lib\/(.+)\.js$/.exec(req.url ?? '');
-    if (lib && Object.hasOwn(LIBS, lib[1])) {
-      res.setHeader('Content-Type', 'application/javascript');
-      res.end(readFileSync(path.join(ROOT, 'node_modules', LIBS[lib[1]])));
-      return;
-    }
-    const u = new URL(req.url ?? '/', 'http://x');
-    res.setHeader('Content-Type', 'text/html; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-store');
-    res.end(`<!doctype html><html><head><meta charset="utf-8"></head><body>${u.searchParams.get('head') ?? ''}</body></html>`);
-  });
-  await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
-  const origin = `http://localhost:${(pages.address() as AddressInfo).port}`;
+  const pages = await startBenchPages(
+    (u) => `<!doctype html><html><head><meta charset="utf-8"></head><body>${u.searchParams.get('head') ?? ''}</body></html>`,
+  );
+  const origin = pages.origin;
   const router = `http://localhost:${aio.port}`;
   const target = `ws://127.0.0.1:${upstream.port}/`;
   const js = JSON.stringify;
