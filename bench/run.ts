@@ -553,9 +553,11 @@ async function main(): Promise<void> {
   const heavy = await heavyRequests(REDIS_URL, `${prefix}heavy:`);
   process.stderr.write('in the browser: echoes and bursts measured inside Chromium...\n');
   const browser = await browserRows();
+  process.stderr.write('opens behind proxies on a 100 ms link, in Chromium...\n');
+  const proxy = proxyOpenTable(await proxyOpenRows());
   process.stderr.write(`reconnect storm (${N.storm} sockets), then ${N.routerCreates} creates on one router...\n`);
   const storm = await stormTables();
-  report(rows, heavy, browser, storm);
+  report(rows, heavy, browser, [...proxy, '', ...storm]);
 }
 
 /** The reconnect storm and the router's memory over many creates (bench/storm.ts), as tables. */
@@ -622,7 +624,8 @@ function fmt(v: number | undefined, digits = 2): string {
 
 const tableRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 
-function report(rows: Row[], heavy: HeavyRow[], browser: BrowserRow[], storm: string[]): void {
+/** `tables`: ready-made tables (behind proxies, the storm), appended as they are. */
+function report(rows: Row[], heavy: HeavyRow[], browser: BrowserRow[], tables: string[]): void {
   const cpu = os.cpus();
   const memory = `${Math.round(os.totalmem() / 2 ** 30)} GiB`;
   const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${memory}, Node ${process.version}, ${os.type()} ${os.release()}`;
@@ -717,7 +720,7 @@ function report(rows: Row[], heavy: HeavyRow[], browser: BrowserRow[], storm: st
       )} |`,
     );
   }
-  lines.push('', ...heavyTable(heavy), '', ...browserTable(browser), '', ...storm);
+  lines.push('', ...heavyTable(heavy), '', ...browserTable(browser), '', ...tables);
   const errors = rows.filter((r) => r.error);
   if (errors.length) lines.push('', ...errors.map((r) => `error in ${r.name}: ${r.error}`));
   const text = lines.join('\n');
