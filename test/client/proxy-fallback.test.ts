@@ -9,7 +9,7 @@
  *   (e) a proxy that buffers whole responses → the tunnel still delivers
  * In every case the upstream sees exactly one connection per page socket.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { mintToken } from '../../router/token';
 import { until } from '../harness/until';
 import { launchChromium, type PageServer, startPageServer } from '../helpers/browser';
@@ -48,6 +48,8 @@ function pageHtml(attrs = ''): string {
 interface Probe {
   /** every event the page saw, in order, up to the echoes or the close */
   events: string[];
+  /** the path the constructor chose: 'polling' from the start means no native attempt was made */
+  initially?: string;
   transport?: string;
   echoed: string[];
   isWebSocket: boolean;
@@ -57,9 +59,10 @@ interface Probe {
 const PROBE = ([url, n]: [string, number]): Promise<Probe> =>
   new Promise((resolve) => {
     const ws = new WebSocket(url);
+    const initially = (ws as any).transport;
     const events: string[] = [];
     const echoed: string[] = [];
-    const done = () => resolve({ events, transport: (ws as any).transport, echoed, isWebSocket: ws instanceof WebSocket });
+    const done = () => resolve({ events, initially, transport: (ws as any).transport, echoed, isWebSocket: ws instanceof WebSocket });
     setTimeout(() => {
       events.push('timeout');
       done();
@@ -80,20 +83,26 @@ const PROBE = ([url, n]: [string, number]): Promise<Probe> =>
     };
   });
 
-/** A browser behind `proxy`, with one context (one localStorage) for the test's pages. */
-async function behind(proxy: ForwardProxy): Promise<{ browser: Browser; context: BrowserContext; open(attrs?: string): Promise<Page> }> {
+/** A browser behind `proxy`, with one context (one localStorage) for a test's pages; `forget` starts a new one. */
+async function behind(proxy: ForwardProxy) {
   const browser = await launchChromium({ proxy: proxy.url });
-  const context = await browser.newContext();
+  let context: BrowserContext = await browser.newContext();
   return {
     browser,
-    context,
-    open: async (attrs = '') => {
+    forget: async () => {
+      await context.close();
+      context = await browser.newContext();
+    },
+    open: async (attrs = ''): Promise<Page> => {
       const page = await context.newPage();
       await page.goto(pageHtml(attrs));
       return page;
     },
   };
 }
+
+/** CONNECTs squid logged to the upstream (squid logs a request when it ends, a little later). */
+const upstreamConnects = (squid: Squid) => squid.connects().filter((c) => c === `127.0.0.1:${up.port}`).length;
 
 const routerRequests = (squid: Squid) =>
   squid.accessLog().filter((l) => l.includes(`${svc.base}/create`) || l.includes(`localhost:${svc.port}/`));
@@ -115,7 +124,7 @@ describe('(a) CONNECT allowed', () => {
     const before = up.origins.length;
     const sent = routerRequests(squid).length; // the page's own script load
     const r = await page.evaluate(PROBE, [up.url, 3] as [string, number]);
-    expect(r).toEqual({ events: ['open'], transport: 'websocket', echoed: ['m0', 'm1', 'm2'], isWebSocket: true });
+    expect(r).toEqual({ events: ['open'], initially: 'websocket', transport: 'websocket', echoed: ['m0', 'm1', 'm2'], isWebSocket: true });
     expect(up.origins.length - before).toBe(1);
     await page.close();
     // squid logs a tunnel when it ends: the page's socket went through it, CONNECT and all
@@ -139,30 +148,34 @@ describe("(b) squid's default: CONNECT only to 443", () => {
     await b?.browser.close();
     await squid?.close();
   });
+  // every test starts in a browser that remembers nothing
+  beforeEach(() => b.forget());
 
   test('the same object goes on over the tunnel: one open, never the failed attempt, one upstream connection', async () => {
     const page = await b.open();
     const before = up.origins.length;
     const r = await page.evaluate(PROBE, [up.url, 3] as [string, number]);
-    expect(r).toEqual({ events: ['open'], transport: 'polling', echoed: ['m0', 'm1', 'm2'], isWebSocket: true });
+    expect(r).toEqual({ events: ['open'], initially: 'websocket', transport: 'polling', echoed: ['m0', 'm1', 'm2'], isWebSocket: true });
     expect(up.origins.length - before).toBe(1);
     expect(squid.accessLog().some((l) => l.includes('TCP_DENIED') && l.includes('CONNECT'))).toBe(true);
     await page.close();
   });
 
   test('after a fallback, later sockets of the page and of later page loads go straight to the tunnel', async () => {
+    const before = upstreamConnects(squid);
     const first = await b.open();
-    expect((await first.evaluate(PROBE, [up.url, 1] as [string, number])).transport).toBe('polling');
-    const connects = squid.connects().length;
+    expect(await first.evaluate(PROBE, [up.url, 1] as [string, number])).toMatchObject({ initially: 'websocket', transport: 'polling' });
+    await until(() => upstreamConnects(squid) > before, 20_000, "the first socket's refused CONNECT in the access log");
+    const connects = upstreamConnects(squid);
     const again = await first.evaluate(PROBE, [up.url, 1] as [string, number]);
     const later = await b.open();
     const reload = await later.evaluate(PROBE, [up.url, 1] as [string, number]);
-    expect([again, reload].map((r) => [r.events, r.transport])).toEqual([
-      [['open'], 'polling'],
-      [['open'], 'polling'],
+    // no second native attempt: the constructor went straight to the tunnel, and the proxy saw no CONNECT
+    expect([again, reload].map((r) => [r.events, r.initially, r.transport])).toEqual([
+      [['open'], 'polling', 'polling'],
+      [['open'], 'polling', 'polling'],
     ]);
-    // no second native attempt: the proxy saw no new CONNECT
-    expect(squid.connects().length).toBe(connects);
+    expect(upstreamConnects(squid)).toBe(connects);
     await first.close();
     await later.close();
   });
@@ -172,16 +185,16 @@ describe("(b) squid's default: CONNECT only to 443", () => {
     await page.evaluate(() => {
       for (const k of Object.keys(localStorage)) if (k.startsWith('polysocket.fallback ')) localStorage.setItem(k, '1');
     });
-    const connects = squid.connects().length;
-    expect((await page.evaluate(PROBE, [up.url, 1] as [string, number])).transport).toBe('polling');
-    expect(squid.connects().length).toBe(connects + 1);
+    const connects = upstreamConnects(squid);
+    expect(await page.evaluate(PROBE, [up.url, 1] as [string, number])).toMatchObject({ initially: 'websocket', transport: 'polling' });
+    await until(() => upstreamConnects(squid) === connects + 1, 20_000, 'a new CONNECT in the access log');
     await page.close();
   });
 
   test('with data-fallback="off" the page gets the native failure as it is', async () => {
     const page = await b.open(' data-fallback="off"');
     const r = await page.evaluate(PROBE, [up.url, 1] as [string, number]);
-    expect(r).toEqual({ events: ['error', 'close 1006'], transport: undefined, echoed: [], isWebSocket: true });
+    expect(r).toEqual({ events: ['error', 'close 1006'], initially: undefined, transport: undefined, echoed: [], isWebSocket: true });
     await page.close();
   });
 
@@ -223,7 +236,7 @@ describe('(c) a proxy that holds the CONNECT open and silent', () => {
     const page = await b.open();
     const before = up.origins.length;
     const r = await page.evaluate(PROBE, [up.url, 2] as [string, number]);
-    expect(r).toEqual({ events: ['open'], transport: 'polling', echoed: ['m0', 'm1'], isWebSocket: true });
+    expect(r).toEqual({ events: ['open'], initially: 'websocket', transport: 'polling', echoed: ['m0', 'm1'], isWebSocket: true });
     expect(proxy.connects()).toContain(`127.0.0.1:${up.port}`);
     expect(up.origins.length - before).toBe(1);
     await page.close();
@@ -271,7 +284,13 @@ describe('(e) a proxy that buffers whole responses', () => {
   test('the tunnel still delivers, both ways', async () => {
     const page = await b.open();
     const r = await page.evaluate(PROBE, [up.url, 4] as [string, number]);
-    expect(r).toEqual({ events: ['open'], transport: 'polling', echoed: ['m0', 'm1', 'm2', 'm3'], isWebSocket: true });
+    expect(r).toEqual({
+      events: ['open'],
+      initially: 'websocket',
+      transport: 'polling',
+      echoed: ['m0', 'm1', 'm2', 'm3'],
+      isWebSocket: true,
+    });
     await page.close();
   });
 });
