@@ -32,7 +32,18 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
-export async function startPageServer(): Promise<PageServer> {
+/** Puts `prelude` before a page's own markup (after its doctype, which must stay first). */
+function withPrelude(html: string, prelude: string): string {
+  if (!prelude) return html;
+  const doctype = /^\s*<!doctype[^>]*>/i.exec(html);
+  return doctype ? doctype[0] + prelude + html.slice(doctype[0].length) : prelude + html;
+}
+
+/**
+ * `prelude`: markup every page starts with, for an engine that cannot run a script before a
+ * page's own itself (an Engine's `prelude`, test/helpers/engines).
+ */
+export async function startPageServer(o: { prelude?: string } = {}): Promise<PageServer> {
   const pages = new Map<string, string>();
   const server = http.createServer((req, res) => {
     const p = (req.url ?? '/').split('?')[0];
@@ -43,7 +54,7 @@ export async function startPageServer(): Promise<PageServer> {
       return;
     }
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
-    res.end(html);
+    res.end(withPrelude(html, o.prelude ?? ''));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://localhost:${(server.address() as AddressInfo).port}`;

@@ -1,0 +1,101 @@
+/**
+ * Gecko behind the engine interface: Debian's firefox-esr, headless, driven over WebDriver BiDi by
+ * puppeteer-core (Debian has no geckodriver; nothing here downloads one). Each page gets a
+ * browser context of its own, as playwright gives each Chromium page. The browser is stopped by
+ * its pid if a graceful close does not end it, and on the test process's exit.
+ */
+import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
+import { type ConsoleEntry, type Engine, type EnginePage, type LaunchOptions, PageBase } from './engine';
+import { alive, atMost, killOnExit, stopProcess } from './processes';
+
+export const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+
+class FirefoxPage extends PageBase {
+  private readonly entries: ConsoleEntry[] = [];
+
+  constructor(
+    private readonly context: BrowserContext,
+    private readonly page: Page,
+  ) {
+    super();
+    page.on('console', (m) => this.entries.push({ type: m.type(), text: m.text() }));
+    page.on('pageerror', (err) => console.error('page error (firefox):', err instanceof Error ? err.message : err));
+  }
+
+  async goto(url: string): Promise<void> {
+    await this.page.goto(url, { waitUntil: 'load' });
+  }
+
+  async url(): Promise<string> {
+    return this.page.url();
+  }
+
+  protected evaluateExpression(expression: string): Promise<unknown> {
+    return this.page.evaluate(expression);
+  }
+
+  async console(): Promise<ConsoleEntry[]> {
+    return [...this.entries];
+  }
+
+  async close(): Promise<void> {
+    await this.page.close({ runBeforeUnload: false });
+    await this.context.close();
+  }
+}
+
+class FirefoxEngine implements Engine {
+  readonly name = 'firefox';
+  readonly prelude = '';
+
+  constructor(
+    private readonly browser: Browser,
+    private readonly pid: number,
+    readonly version: string,
+    private readonly before: string | undefined,
+  ) {}
+
+  async newPage(): Promise<EnginePage> {
+    const context = await this.browser.createBrowserContext();
+    try {
+      const page = await context.newPage();
+      if (this.before) await page.evaluateOnNewDocument(this.before);
+      return new FirefoxPage(context, page);
+    } catch (err) {
+      await context.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await atMost(this.browser.close(), 10_000);
+    } finally {
+      if (alive(this.pid)) await stopProcess(this.pid);
+    }
+  }
+}
+
+export async function launchFirefox(o: LaunchOptions = {}): Promise<Engine> {
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    protocol: 'webDriverBiDi',
+    executablePath: FIREFOX,
+    headless: true,
+    // the test's output is the tests'; Firefox's own chatter goes nowhere
+    dumpio: false,
+  });
+  const pid = browser.process()?.pid;
+  if (pid === undefined) {
+    await browser.close();
+    throw new Error('firefox-esr started without a pid');
+  }
+  killOnExit(pid);
+  try {
+    const version = (await browser.version()).replace(/^firefox\//i, 'Firefox ');
+    return new FirefoxEngine(browser, pid, version, o.before);
+  } catch (err) {
+    await stopProcess(pid);
+    throw err;
+  }
+}
