@@ -238,8 +238,13 @@ const BEHAVIOURS: [string, string][] = [
 const CANNOT = ['events are trusted'];
 
 type Result = boolean | string;
-type Mode = 'native' | 'polyfill' | 'polyfill without URL';
-const MODES: Mode[] = ['native', 'polyfill', 'polyfill without URL'];
+/**
+ * `fallback, …`: polysocket.js's default mode where the browser has WebSocket, `new WebSocket` being
+ * polysocket's one object: over the native path (native gets through), and over the tunnel path
+ * (a fallback remembered for this router, as after a proxy refused the upgrade).
+ */
+type Mode = 'native' | 'polyfill' | 'polyfill without URL' | 'fallback, native path' | 'fallback, tunnel path';
+const MODES: Mode[] = ['native', 'polyfill', 'polyfill without URL', 'fallback, native path', 'fallback, tunnel path'];
 
 /**
  * Where an engine's native WebSocket does not pass a behaviour: its result, and the polyfill's
@@ -279,8 +284,14 @@ async function run(engine: Engine, pages: PageServer, mode: Mode): Promise<Recor
     targets: ['ws://127.0.0.1:*', 'wss://127.0.0.1:*', 'ws://example.invalid:*', 'wss://example.invalid:*'],
     origins: [pages.origin],
   });
-  const before =
-    mode === 'native' ? '' : `<script>delete window.WebSocket;${mode === 'polyfill without URL' ? ' delete window.URL;' : ''}</script>`;
+  const before = {
+    native: '',
+    polyfill: '<script>delete window.WebSocket;</script>',
+    'polyfill without URL': '<script>delete window.WebSocket; delete window.URL;</script>',
+    'fallback, native path': '',
+    // what polysocket.js stores once the tunnel opened where native did not (docs/CLIENT.md)
+    'fallback, tunnel path': `<script>localStorage.setItem(${JSON.stringify(`polysocket.fallback ${svc.base}`)}, String(Date.now() + 600000));</script>`,
+  }[mode];
   const page = await engine.newPage();
   try {
     await page.goto(
@@ -324,12 +335,24 @@ describe.each(enginesToRun(ALL_ENGINES))('%s', (name) => {
     const passed = (r: Record<string, Result>) => Object.keys(r).filter((k) => r[k] === true).length;
     console.log(
       `WebSocket behaviours in ${engine.version} (${BEHAVIOURS.length}): native ${passed(results.native)}, ` +
-        `polyfill ${passed(results.polyfill)}, polyfill with its own URL parser ${passed(results['polyfill without URL'])}`,
+        `polyfill ${passed(results.polyfill)}, polyfill with its own URL parser ${passed(results['polyfill without URL'])}, ` +
+        `fallback mode: native path ${passed(results['fallback, native path'])}, tunnel path ${passed(results['fallback, tunnel path'])}`,
     );
   }, 240_000);
   afterAll(async () => {
     await engine?.close();
     await pages?.close();
+  });
+
+  test.each(BEHAVIOURS.map(([behaviour]) => behaviour))('%s, in fallback mode on both paths', (behaviour) => {
+    const native = results.native[behaviour];
+    const seen = { native: results['fallback, native path'][behaviour], tunnel: results['fallback, tunnel path'][behaviour] };
+    // on either path the page's socket behaves as the browser's own; where the browser's own misses
+    // a behaviour, as the polyfill does (the native path passes through what the browser does)
+    const differs = NATIVE_DIFFERS[name][behaviour];
+    if (CANNOT.includes(behaviour)) expect(native).toBe(true);
+    else if (differs) expect(seen.tunnel).toBe(differs.polyfill);
+    else expect(seen).toEqual({ native: true, tunnel: true });
   });
 
   test.each(BEHAVIOURS.map(([behaviour]) => behaviour))('%s', (behaviour) => {
