@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * What `npm test` needs from the machine beyond npm: Debian's chromium (the browser tests),
- * mosquitto (mqtt.js through the polyfill), redis-server, ss and openssl (the listen queue and TLS
+ * What `npm test` needs from the machine beyond npm: Debian's chromium, firefox-esr and WebKitGTK
+ * (its driver, under Xvfb) for the browser tests, squid (a real proxy in front of them), mosquitto (mqtt.js through the polyfill), redis-server, ss and openssl (the listen queue and TLS
  * tests), and a Redis on 127.0.0.1:6379. As root
  * with apt-get, whatever is missing is installed and Redis started; otherwise the run stops at
  * once with one line saying what to run. Plain JavaScript: it runs before anything is built.
@@ -10,8 +10,16 @@
 const { execFileSync, spawnSync } = require('node:child_process');
 const net = require('node:net');
 
+/** [a command (or an absolute path) the tests run, the Debian package that brings it] */
 const PACKAGES = [
   ['chromium', 'chromium'],
+  ['/usr/bin/firefox-esr', 'firefox-esr'],
+  // WebKitGTK's MiniBrowser comes with libwebkit2gtk, which the driver depends on
+  ['/usr/bin/WebKitWebDriver', 'webkit2gtk-driver'],
+  ['xvfb-run', 'xvfb'],
+  ['xauth', 'xauth'],
+  // the proxy the fallback tests put in front of the browser (test/helpers/proxies.ts)
+  ['/usr/sbin/squid', 'squid'],
   ['mosquitto', 'mosquitto'],
   ['redis-server', 'redis-server'],
   ['ss', 'iproute2'],
