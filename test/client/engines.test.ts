@@ -25,7 +25,8 @@ describe.each(enginesToRun(ALL_ENGINES))('%s', (name) => {
   });
 
   const html = `<!doctype html><html><head><meta charset="utf-8"></head><body>
-<script>window.seenByPage = window.beforePage; console.warn('from the page', 42); document.title = document.compatMode;</script></body></html>`;
+<script>window.seenByPage = window.beforePage; console.warn('from the page', 42);
+document.title = document.compatMode;</script></body></html>`;
 
   test('the before script runs ahead of the page, in standards mode', async () => {
     const page = await engine!.newPage();

@@ -290,7 +290,8 @@ async function run(engine: Engine, pages: PageServer, mode: Mode): Promise<Recor
     'polyfill without URL': '<script>delete window.WebSocket; delete window.URL;</script>',
     'fallback, native path': '',
     // what polysocket.js stores once the tunnel opened where native did not (docs/CLIENT.md)
-    'fallback, tunnel path': `<script>localStorage.setItem(${JSON.stringify(`polysocket.fallback ${svc.base}`)}, String(Date.now() + 600000));</script>`,
+    'fallback, tunnel path': `<script>localStorage.setItem(${JSON.stringify(`polysocket.fallback ${svc.base}`)},
+      String(Date.now() + 600000));</script>`,
   }[mode];
   const page = await engine.newPage();
   try {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * What `npm test` needs from the machine beyond npm: Debian's chromium, firefox-esr and WebKitGTK
- * (its driver, under Xvfb) for the browser tests, squid (a real proxy in front of them), mosquitto (mqtt.js through the polyfill), redis-server, ss and openssl (the listen queue and TLS
- * tests), and a Redis on 127.0.0.1:6379. As root
+ * (its driver, under Xvfb) for the browser tests, squid (a real proxy in front of them), mosquitto
+ * (mqtt.js through the polyfill), redis-server, ss and openssl (the listen queue and TLS tests), and a Redis on 127.0.0.1:6379. As root
  * with apt-get, whatever is missing is installed and Redis started; otherwise the run stops at
  * once with one line saying what to run. Plain JavaScript: it runs before anything is built.
  */

@@ -36,7 +36,9 @@ const CONSOLE_RECORDER = `(function () {
     };
   });
   window.addEventListener('error', function (e) { errors.push(e.message); });
-  window.addEventListener('unhandledrejection', function (e) { errors.push('unhandled rejection: ' + (e.reason && e.reason.message || e.reason)); });
+  window.addEventListener('unhandledrejection', function (e) {
+    errors.push('unhandled rejection: ' + (e.reason && e.reason.message || e.reason));
+  });
 })();`;
 
 /** The processes of one launch, as far as it got. */
