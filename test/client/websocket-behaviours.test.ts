@@ -7,6 +7,8 @@
  * behaviour the engine's native socket passes, but for the few no ES3 polyfill can express; where
  * an engine's native socket fails one, its result is listed beside the polyfill's (docs/CLIENT.md).
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { mintToken } from '../../router/token';
 import { type PageServer, startPageServer } from '../helpers/browser';
 import { ALL_ENGINES, type Engine, type EngineName, enginesToRun, launchEngine } from '../helpers/engines';
@@ -324,6 +326,21 @@ async function run(engine: Engine, pages: PageServer, mode: Mode): Promise<Recor
   }
 }
 
+/** A result as docs/CLIENT.md's behaviour table shows it. */
+const cell = (r: Result): string => (r === true ? '✓' : r === false ? '✗' : `✗ ${r}`);
+
+/** docs/CLIENT.md's behaviour table: behaviour → its cells (Chromium native, polyfill, Firefox …, WebKit …). */
+function documentedTable(): Map<string, string[]> {
+  const doc = readFileSync(path.resolve(__dirname, '../../docs/CLIENT.md'), 'utf8');
+  const rows = new Map<string, string[]>();
+  for (const line of doc.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    // | behaviour | six cells |
+    if (cells.length === 9 && BEHAVIOURS.some(([b]) => b === cells[1])) rows.set(cells[1], cells.slice(2, 8));
+  }
+  return rows;
+}
+
 describe.each(enginesToRun(ALL_ENGINES))('%s', (name) => {
   let engine: Engine;
   let pages: PageServer;
@@ -343,6 +360,16 @@ describe.each(enginesToRun(ALL_ENGINES))('%s', (name) => {
   afterAll(async () => {
     await engine?.close();
     await pages?.close();
+  });
+
+  test("docs/CLIENT.md's behaviour table shows this engine's results, native and polyfill", () => {
+    const column = ALL_ENGINES.indexOf(name) * 2;
+    const documented = documentedTable();
+    const shown = BEHAVIOURS.map(([b]) => [b, ...(documented.get(b) ?? ['missing', 'missing']).slice(column, column + 2)]);
+    // the polyfill's cell holds for both URL modes: where they differ the table cannot say one thing
+    const polyfill = (b: string) =>
+      results.polyfill[b] === results['polyfill without URL'][b] ? cell(results.polyfill[b]) : 'URL modes differ';
+    expect(shown).toEqual(BEHAVIOURS.map(([b]) => [b, cell(results.native[b]), polyfill(b)]));
   });
 
   test.each(BEHAVIOURS.map(([behaviour]) => behaviour))('%s, in fallback mode on both paths', (behaviour) => {
