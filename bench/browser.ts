@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Page } from 'playwright-core';
-import { launchChromium } from '../test/helpers/browser';
+import { polysocket, server, stop } from '../test/harness/processes';
+import { type EngineName, type EnginePage, launchEngine } from '../test/helpers/engines';
+import { withTimeout } from '../shared/timeout';
 import { startBenchPages } from './page-server';
 import { percentile } from './stats';
-import { polysocket, server, stop } from '../test/harness/processes';
 
 export interface BrowserRow {
   name: string;
@@ -23,6 +23,8 @@ const BURST = 1000;
 /** bursts per row, the median reported */
 const BURST_ROUNDS = 5;
 const PAYLOAD = 'x'.repeat(64);
+/** the longest one step in a page may take (a load, an open, a round of echoes, a burst) */
+const STEP_MS = 60_000;
 
 /** The page side: connect with `open`, then `bench.echo()` and `bench.burst(n)` time themselves. */
 const KIT = `
@@ -38,6 +40,12 @@ window.bench = {
     this.echo = function (data) {
       var t = performance.now();
       return new Promise(function (r) { waiting.push(function () { r(performance.now() - t); }); window.bench.send(data); });
+    };
+    // n echoes one after another, each timed: one driver call per round, whichever engine's driver
+    this.echoes = function (n, data) {
+      var times = [];
+      function next() { return times.length === n ? times : window.bench.echo(data).then(function (t) { times.push(t); return next(); }); }
+      return next();
     };
     this.burst = function (n, data) {
       var t = performance.now();
@@ -60,6 +68,8 @@ function floorServer(): http.Server {
   return http.createServer((req, res) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Cache-Control', 'no-store');
+    // a body without a type is parsed as XML by Firefox's XHR, which then logs an error per answer
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     if (req.url === '/poll/recv') {
       if (queued.length) res.end(JSON.stringify(queued));
       else held = res;
@@ -68,7 +78,8 @@ function floorServer(): http.Server {
     }
     if (req.url === '/stream/recv') {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-      res.flushHeaders();
+      // a first byte, an empty line the page skips: Firefox resolves fetch() only once the body has begun
+      res.write('\n');
       stream = res;
       return;
     }
@@ -98,11 +109,20 @@ const floorOpener = (base: string, mode: 'poll' | 'stream') =>
         : `fetch(${JSON.stringify(base)} + '/stream/recv').then(function (res) {
              var rd = res.body.getReader(), dec = new TextDecoder(), buf = '';
              (function pump() { rd.read().then(function (c) { if (c.done) return; buf += dec.decode(c.value, { stream: true });
-               for (var i; (i = buf.indexOf('\\n')) >= 0; buf = buf.slice(i + 1)) m({ data: buf.slice(0, i) }); pump(); }); })();
+               for (var i; (i = buf.indexOf('\\n')) >= 0; buf = buf.slice(i + 1)) if (i > 0) m({ data: buf.slice(0, i) }); pump(); }); })();
              r(send); });`
     } }); }`;
 
-export async function browserRows(): Promise<BrowserRow[]> {
+/** The engine a row set was measured in, and its rows. */
+export interface EngineRows {
+  engine: EngineName;
+  /** the browser's product and version, e.g. "Firefox 140.5.0esr" */
+  version: string;
+  rows: BrowserRow[];
+}
+
+/** Every row in one engine, beside its own native WebSocket and the peers, in one run. */
+export async function browserRows(engineName: EngineName): Promise<EngineRows> {
   const upstream = await server('upstream');
   const floor = floorServer();
   await new Promise<void>((r) => floor.listen(0, '127.0.0.1', r));
@@ -110,13 +130,17 @@ export async function browserRows(): Promise<BrowserRow[]> {
   const aio = await polysocket('start', {});
   const sockjs = await server('sockjs');
   const sio = await server('socketio');
-  const pages = await startBenchPages(
-    () => `<!doctype html><html><head><meta charset="utf-8"></head><body><script>${KIT}</script></body></html>`,
-  );
+  // /p<i>.html: the kit, row i's scripts, and its opener started (subjects are defined below)
+  const pages = await startBenchPages((url) => {
+    const subject = subjects[Number(/^\/p(\d+)\.html$/.exec(url.pathname)?.[1])];
+    const scripts = subject ? subject[1].map((src) => `<script src="${src}"></script>`).join('') : '';
+    const init = subject ? `<script>window.bench.init(${subject[2]});</script>` : '';
+    return `<!doctype html><html><head><meta charset="utf-8"></head><body><script>${KIT}</script>${scripts}${init}</body></html>`;
+  });
   const origin = pages.origin;
   const router = `http://localhost:${aio.port}`;
   const target = `ws://127.0.0.1:${upstream.port}/`;
-  const browser = await launchChromium();
+  const engine = await launchEngine(engineName);
 
   /** name → [scripts to load, the page-side `open(onMessage)` returning a promise of send] */
   const js = JSON.stringify;
@@ -163,15 +187,25 @@ export async function browserRows(): Promise<BrowserRow[]> {
   ];
 
   const rows: BrowserRow[] = subjects.map(([name]) => ({ name }));
-  const open: (Page | undefined)[] = [];
+  const open: (EnginePage | undefined)[] = [];
+  // every step in the page is bounded: a row that hangs is reported as an error, the run goes on
+  const bounded = <T>(p: Promise<T>, what: string) => withTimeout(p, STEP_MS, () => new Error(`${what}: no answer within ${STEP_MS} ms`));
+  const echoes = (page: EnginePage, n: number) =>
+    bounded(
+      page.evaluate(([k, d]) => (window as any).bench.echoes(k, d) as Promise<number[]>, [n, PAYLOAD] as const),
+      'echoes',
+    );
   try {
-    for (const [i, [, scripts, opener]] of subjects.entries()) {
-      const page = await browser.newPage();
+    for (let i = 0; i < subjects.length; i++) {
+      process.stderr.write(`    ${subjects[i][0]}\n`);
+      const page = await engine.newPage();
       try {
-        await page.goto(`${origin}/p${i}.html`);
-        for (const src of scripts) await page.addScriptTag({ url: src });
-        await page.evaluate(`window.bench.init(${opener}); window.bench.ready`);
-        for (let k = 0; k < WARM; k++) await page.evaluate((d) => (window as any).bench.echo(d), PAYLOAD);
+        await bounded(page.goto(`${origin}/p${i}.html`), 'load');
+        await bounded(
+          page.evaluate(() => (window as any).bench.ready.then(() => true)),
+          'open',
+        );
+        await echoes(page, WARM);
         open.push(page);
       } catch (err) {
         rows[i].error = (err as Error).message.split('\n')[0];
@@ -184,8 +218,12 @@ export async function browserRows(): Promise<BrowserRow[]> {
       for (let j = 0; j < subjects.length; j++) {
         const i = (j + round) % subjects.length;
         const page = open[i];
-        if (!page) continue;
-        for (let k = 0; k < PER_ROUND; k++) times[i].push(await page.evaluate((d) => (window as any).bench.echo(d), PAYLOAD));
+        if (!page || rows[i].error) continue;
+        try {
+          times[i].push(...(await echoes(page, PER_ROUND)));
+        } catch (err) {
+          rows[i].error = `echo: ${(err as Error).message.split('\n')[0]}`;
+        }
       }
     }
     const bursts: number[][] = subjects.map(() => []);
@@ -197,7 +235,8 @@ export async function browserRows(): Promise<BrowserRow[]> {
         const page = open[i];
         if (!page || rows[i].error) continue;
         try {
-          bursts[i].push(await page.evaluate(([n, d]) => (window as any).bench.burst(n, d), [BURST, PAYLOAD] as const));
+          const burst = page.evaluate(([n, d]) => (window as any).bench.burst(n, d) as Promise<number>, [BURST, PAYLOAD] as const);
+          bursts[i].push(await bounded(burst, 'burst'));
         } catch (err) {
           rows[i].error = `burst: ${(err as Error).message.split('\n')[0]}`;
         }
@@ -210,11 +249,11 @@ export async function browserRows(): Promise<BrowserRow[]> {
       if (b.length) rows[i].burstMs = b[Math.floor(b.length / 2)];
     }
   } finally {
-    await browser.close();
+    await engine.close();
     pages.close();
     floor.close();
     floor.closeAllConnections();
     [upstream, aio, sockjs, sio].forEach(stop);
   }
-  return rows;
+  return { engine: engineName, version: engine.version, rows };
 }

@@ -6,7 +6,8 @@
  *
  *   BENCH_QUICK=1 npm run bench     smaller counts, for a smoke run
  *   BENCH_ONLY=heavy npm run bench  only the worst event-loop delay under the heaviest requests
- *   BENCH_ONLY=browser npm run bench  only the page-level rows, measured in Debian's Chromium
+ *   BENCH_ONLY=browser npm run bench  only the page-level rows, in each engine (Chromium, Firefox ESR, WebKitGTK;
+ *                                   POLYSOCKET_ENGINES=chromium picks some)
  *   BENCH_ONLY=proxy npm run bench  only open times behind proxies on a 100 ms link (fallback mode, peers)
  *   BENCH_ONLY=storm npm run bench  the reconnect storm (BENCH_STORM sockets on a relay killed)
  *                                   and one router's heap over BENCH_CREATES creates
@@ -27,7 +28,8 @@ import { connectSockjs } from './clients/sockjs';
 import { connectWs } from './clients/ws-direct';
 import { withTimeout } from '../shared/timeout';
 import { collectGarbage, inspectable } from './heap';
-import { type BrowserRow, browserRows } from './browser';
+import { type EngineRows, browserRows } from './browser';
+import { ALL_ENGINES, enginesToRun } from '../test/helpers/engines';
 import { proxyOpenRows, proxyOpenTable } from './proxy-open';
 import { type HeavyRow, heavyRequests } from './heavy';
 import { cpuMs, percentile } from './stats';
@@ -411,7 +413,7 @@ async function manyIdle(): Promise<string[]> {
 
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'browser') {
-    process.stdout.write(`${browserTable(await browserRows()).join('\n')}\n`);
+    process.stdout.write(`${(await everyEngine()).flatMap((e) => [...browserTable(e), '']).join('\n')}`);
     return;
   }
   if (process.env.BENCH_ONLY === 'proxy') {
@@ -551,8 +553,8 @@ async function main(): Promise<void> {
 
   process.stderr.write('heaviest legal requests: worst event-loop delay on the relay...\n');
   const heavy = await heavyRequests(REDIS_URL, `${prefix}heavy:`);
-  process.stderr.write('in the browser: echoes and bursts measured inside Chromium...\n');
-  const browser = await browserRows();
+  process.stderr.write('in the browser: echoes and bursts measured inside each engine...\n');
+  const browser = await everyEngine();
   process.stderr.write('opens behind proxies on a 100 ms link, in Chromium...\n');
   const proxy = proxyOpenTable(await proxyOpenRows());
   process.stderr.write(`reconnect storm (${N.storm} sockets), then ${N.routerCreates} creates on one router...\n`);
@@ -595,9 +597,19 @@ async function stormTables(): Promise<string[]> {
   ];
 }
 
-function browserTable(rows: BrowserRow[]): string[] {
+/** The page-level rows in each engine in turn (one engine's rows side by side with its own native and peers). */
+async function everyEngine(): Promise<EngineRows[]> {
+  const all: EngineRows[] = [];
+  for (const name of enginesToRun(ALL_ENGINES)) {
+    process.stderr.write(`  ${name}...\n`);
+    all.push(await browserRows(name));
+  }
+  return all;
+}
+
+function browserTable({ version, rows }: EngineRows): string[] {
   return [
-    `| in Debian's Chromium (page-level) | echo p50 ms | p90 ms | p99 ms | burst ${1000} msgs: ms until all echoed |`,
+    `| in ${version} (page-level) | echo p50 ms | p90 ms | p99 ms | burst ${1000} msgs: ms until all echoed |`,
     '|---|---|---|---|---|',
     ...rows.map((r) =>
       tableRow([r.name, fmt(r.echoP50Ms, 2), fmt(r.echoP90Ms, 2), fmt(r.echoP99Ms, 2), r.error ? `error: ${r.error}` : fmt(r.burstMs, 0)]),
@@ -625,7 +637,7 @@ function fmt(v: number | undefined, digits = 2): string {
 const tableRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 
 /** `tables`: ready-made tables (behind proxies, the storm), appended as they are. */
-function report(rows: Row[], heavy: HeavyRow[], browser: BrowserRow[], tables: string[]): void {
+function report(rows: Row[], heavy: HeavyRow[], browser: EngineRows[], tables: string[]): void {
   const cpu = os.cpus();
   const memory = `${Math.round(os.totalmem() / 2 ** 30)} GiB`;
   const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${memory}, Node ${process.version}, ${os.type()} ${os.release()}`;
@@ -720,7 +732,7 @@ function report(rows: Row[], heavy: HeavyRow[], browser: BrowserRow[], tables: s
       )} |`,
     );
   }
-  lines.push('', ...heavyTable(heavy), '', ...browserTable(browser), '', ...tables);
+  lines.push('', ...heavyTable(heavy), '', ...browser.flatMap((e) => [...browserTable(e), '']), ...tables);
   const errors = rows.filter((r) => r.error);
   if (errors.length) lines.push('', ...errors.map((r) => `error in ${r.name}: ${r.error}`));
   const text = lines.join('\n');
