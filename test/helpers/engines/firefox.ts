@@ -34,6 +34,11 @@ class FirefoxPage extends PageBase {
     return this.page.evaluate(expression);
   }
 
+  async cookies(url: string): Promise<string[]> {
+    // the page's own storage partition (BiDi storage.getCookies), matched to `url` by puppeteer
+    return (await this.page.cookies(url)).map((c) => c.name).sort();
+  }
+
   async console(): Promise<ConsoleEntry[]> {
     return [...this.entries];
   }
@@ -76,6 +81,22 @@ class FirefoxEngine implements Engine {
   }
 }
 
+/** Firefox's preferences for `proxy` (http://host:port): every scheme through it, loopback too. */
+function proxyPrefs(proxy: string | undefined): Record<string, unknown> {
+  if (!proxy) return {};
+  const { hostname, port } = new URL(proxy);
+  return {
+    'network.proxy.type': 1, // manual
+    'network.proxy.http': hostname,
+    'network.proxy.http_port': Number(port),
+    'network.proxy.ssl': hostname,
+    'network.proxy.ssl_port': Number(port),
+    // Firefox never proxies localhost and 127.0.0.1 unless told to, whatever no_proxies_on says
+    'network.proxy.allow_hijacking_localhost': true,
+    'network.proxy.no_proxies_on': '',
+  };
+}
+
 export async function launchFirefox(o: LaunchOptions = {}): Promise<Engine> {
   const browser = await puppeteer.launch({
     browser: 'firefox',
@@ -84,6 +105,7 @@ export async function launchFirefox(o: LaunchOptions = {}): Promise<Engine> {
     headless: true,
     // the test's output is the tests'; Firefox's own chatter goes nowhere
     dumpio: false,
+    extraPrefsFirefox: proxyPrefs(o.proxy),
   });
   const pid = browser.process()?.pid;
   if (pid === undefined) {
