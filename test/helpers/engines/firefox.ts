@@ -10,6 +10,9 @@ import { alive, atMost, killOnExit, stopProcess } from './processes';
 
 export const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
+/** Firefox's messages for a WebSocket that did not connect, or whose connection was cut. */
+const WEBSOCKET_FAILED = /^(Firefox can.t establish a connection to the server at wss?:|The connection to wss?:\S+ was interrupted)/;
+
 class FirefoxPage extends PageBase {
   private readonly entries: ConsoleEntry[] = [];
 
@@ -19,7 +22,13 @@ class FirefoxPage extends PageBase {
   ) {
     super();
     page.on('console', (m) => this.entries.push({ type: m.type(), text: m.text() }));
-    page.on('pageerror', (err) => console.error('page error (firefox):', err instanceof Error ? err.message : err));
+    page.on('pageerror', (err) => {
+      const message = err instanceof Error ? err.message : String(err);
+      // Firefox reports a WebSocket that fails to connect as an error of the page's; Chromium and
+      // WebKit log it to the console, which is where it goes here too (it is no exception)
+      if (WEBSOCKET_FAILED.test(message)) this.entries.push({ type: 'error', text: message });
+      else console.error('page error (firefox):', message);
+    });
   }
 
   async goto(url: string): Promise<void> {
