@@ -10,8 +10,17 @@ import { alive, atMost, killOnExit, stopProcess } from './processes';
 
 export const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
-/** Firefox's messages for a WebSocket that did not connect, or whose connection was cut. */
-const WEBSOCKET_FAILED = /^(Firefox can.t establish a connection to the server at wss?:|The connection to wss?:\S+ was interrupted)/;
+/**
+ * Firefox's messages for a request that never got an answer: a WebSocket that did not connect or
+ * was cut, an XHR whose server went away. Chromium and WebKit log these to the console.
+ */
+const NETWORK_FAILED = new RegExp(
+  [
+    '^Firefox can.t establish a connection to the server at wss?:',
+    '^The connection to wss?:\\S+ was interrupted',
+    '^Cross-Origin Request Blocked: .*\\(Reason: CORS request did not succeed\\)',
+  ].join('|'),
+);
 
 class FirefoxPage extends PageBase {
   private readonly entries: ConsoleEntry[] = [];
@@ -24,9 +33,9 @@ class FirefoxPage extends PageBase {
     page.on('console', (m) => this.entries.push({ type: m.type(), text: m.text() }));
     page.on('pageerror', (err) => {
       const message = err instanceof Error ? err.message : String(err);
-      // Firefox reports a WebSocket that fails to connect as an error of the page's; Chromium and
-      // WebKit log it to the console, which is where it goes here too (it is no exception)
-      if (WEBSOCKET_FAILED.test(message)) this.entries.push({ type: 'error', text: message });
+      // Firefox reports these as errors of the page's; they go to its console, as in the other
+      // engines (they are no exceptions of the page's scripts)
+      if (NETWORK_FAILED.test(message)) this.entries.push({ type: 'error', text: message });
       else console.error('page error (firefox):', message);
     });
   }
