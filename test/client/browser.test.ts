@@ -429,6 +429,97 @@ ${o.extra ?? ''}
     });
   });
 
+  describe('leaving the page', () => {
+    /** Opens a socket to a fresh upstream from `page`; resolves with the upstream once it is open. */
+    async function connected(page: EnginePage): Promise<Upstream> {
+      const own = await startUpstream();
+      try {
+        await page.evaluate(async (url) => {
+          (window as any).left = await (window as any).kit.open(url);
+        }, own.url);
+      } catch (err) {
+        await own.close();
+        throw err;
+      }
+      return own;
+    }
+
+    // the page's pagehide closes its sockets at once, by a request that needs no answer
+    test('a navigation closes the upstream with 1001 "going away", by sendBeacon', async () => {
+      const page = await openPage(pageHtml());
+      const own = await connected(page).catch(async (err) => {
+        await page.close();
+        throw err;
+      });
+      try {
+        await page.goto(pages.page('/elsewhere.html', '<!doctype html><title>elsewhere</title>'));
+        await until(() => own.closes.length > 0, 10_000, 'the upstream closed');
+        expect(own.closes).toEqual([{ code: 1001, reason: 'going away' }]);
+        // the leave went as a beacon (a POST), not a poll's or an image's GET
+        expect(proxy.urls.filter((u) => u.startsWith('/s/') && u.includes('t=l'))).toEqual([]);
+      } finally {
+        await page.close();
+        await own.close();
+      }
+    });
+
+    test('without sendBeacon a navigation closes the upstream with 1001 all the same, by an image', async () => {
+      const page = await openPage(
+        pageHtml({ extra: '' }).replace('<script src=', '<script>navigator.sendBeacon = undefined;</script>\n<script src='),
+      );
+      const own = await connected(page).catch(async (err) => {
+        await page.close();
+        throw err;
+      });
+      try {
+        await page.goto(pages.page('/elsewhere.html', '<!doctype html><title>elsewhere</title>'));
+        await until(() => own.closes.length > 0, 10_000, 'the upstream closed');
+        expect(own.closes).toEqual([{ code: 1001, reason: 'going away' }]);
+        expect(proxy.urls.filter((u) => u.startsWith('/s/') && u.includes('t=l'))).toHaveLength(1);
+      } finally {
+        await page.close();
+        await own.close();
+      }
+    });
+
+    test('closing the tab closes the upstream with 1001 "going away"', async () => {
+      const page = await openPage(pageHtml());
+      let own: Upstream | undefined;
+      try {
+        own = await connected(page);
+      } finally {
+        await page.close();
+      }
+      try {
+        await until(() => own.closes.length > 0, 10_000, 'the upstream closed');
+        expect(own.closes).toEqual([{ code: 1001, reason: 'going away' }]);
+      } finally {
+        await own.close();
+      }
+    });
+  });
+
+  test('without XMLHttpRequest (JSONP only) a socket echoes, every request of it a script', async () => {
+    const page = await openPage(pageHtml().replace('<script src=', '<script>delete window.XMLHttpRequest;</script>\n<script src='));
+    try {
+      const r = await page.evaluate(async (url) => {
+        const ws = await (window as any).kit.open(url);
+        ws.send('by script');
+        const e = await (window as any).kit.next(ws);
+        ws.close();
+        await ws.closed;
+        return { data: e.data, xhr: typeof XMLHttpRequest };
+      }, up.url);
+      expect(r).toEqual({ data: 'by script', xhr: 'undefined' });
+      const relay = proxy.urls.filter((u) => u.startsWith('/j/') || u.startsWith('/s/'));
+      expect(relay.filter((u) => u.startsWith('/s/')).length).toBeGreaterThan(0);
+      // a JSONP request names its callback; a POST send or an XHR poll does not
+      expect(relay.filter((u) => !u.includes('cb=PolySocket._j.'))).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   test('a page that runs on leaves no scripts and no callbacks behind', async () => {
     const page = await openPage(pageHtml({ config: { forceJsonp: true } }));
     try {
