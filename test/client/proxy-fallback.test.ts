@@ -192,7 +192,9 @@ describe.each(enginesToRun(DEFAULT_ENGINES))('%s', (name) => {
             .some((l) => l.includes('/create')),
         ).toBe(true);
         // both native attempts went to the proxy, and neither got through it
-        expect(squid!.upgrades().filter((u) => u === `127.0.0.1:${up.port}`)).toHaveLength(2);
+        const asked = () => squid!.upgrades().filter((u) => u === `127.0.0.1:${up.port}`).length;
+        await until(() => asked() >= 2, 20_000, 'both handshakes in the access log');
+        expect(asked()).toBe(2);
         await b!.close(page);
         return;
       }
