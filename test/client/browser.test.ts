@@ -5,7 +5,9 @@
  * loopback proxy that can lose answers. Third-party client libraries run in libraries.test.ts.
  *
  * Engines: all three by default (the behaviour-heavy file of the client); POLYSOCKET_ENGINES
- * names others for a run.
+ * names others for a run. Measured on a loaded 2-core machine: Chromium alone 12 s, Firefox alone
+ * 26 s (10 s of it two navigations: its next page's load waits ≈5 s after leaving a page with an
+ * open socket), WebKit alone 16 s, all three 47 s.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

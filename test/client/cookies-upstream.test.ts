@@ -4,10 +4,10 @@
  * the token names: so a cookie gets there when it belongs to the router's host (the page's own
  * host on another port, or a Domain covering the router) and the page is on the router's site;
  * from another site only SameSite=None; Secure could, where the browser allows third-party cookies.
- * In each engine (test/helpers/engines: Chromium, Firefox, WebKit; all three by default,
- * POLYSOCKET_ENGINES to choose), the window's WebSocket removed; *.localhost names are loopback
- * in all three. WebKit's tabs share one cookie jar: each test has names of its own (`at`), so no
- * cookie of another test can apply to it.
+ * In each engine (test/helpers/engines: Chromium, Firefox, WebKit; all three by default, as they
+ * cost little: 3.5 s for Chromium alone, 11 s for the three; POLYSOCKET_ENGINES to choose), the
+ * window's WebSocket removed; *.localhost names are loopback in all three. WebKit's tabs share
+ * one cookie jar: each test has names of its own (`at`), so no cookie of another test can apply.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
