@@ -6,6 +6,8 @@
 import { startPageServer, type PageServer } from '../helpers/browser';
 import { ALL_ENGINES, type Engine, enginesToRun, launchEngine } from '../helpers/engines';
 import { alive, childrenOf, commandOf } from '../helpers/engines/processes';
+import { type Squid, startSquid } from '../helpers/proxies';
+import { startUpstream, type Upstream } from '../helpers/upstream';
 import { until } from '../harness/until';
 
 describe.each(enginesToRun(ALL_ENGINES))('%s', (name) => {
@@ -84,6 +86,19 @@ document.title = document.compatMode;</script></body></html>`;
     }
   });
 
+  test("cookies: the names the page's jar holds for a URL, of its host and path only", async () => {
+    const page = await engine!.newPage();
+    try {
+      const set = "document.cookie = 'b=1; path=/'; document.cookie = 'a=1; path=/'; document.cookie = 'deep=1; path=/deeper';";
+      await page.goto(pages.page('/cookies.html', `<!doctype html><script>${set}</script>`));
+      expect(await page.cookies(`${pages.origin}/any`)).toEqual(['a', 'b']);
+      expect(await page.cookies(`${pages.origin}/deeper/x`)).toEqual(['a', 'b', 'deep']);
+      expect(await page.cookies(pages.origin.replace('localhost', '127.0.0.1'))).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   test('two pages at once keep their own state', async () => {
     const [a, b] = [await engine!.newPage(), await engine!.newPage()];
     try {
@@ -108,5 +123,50 @@ document.title = document.compatMode;</script></body></html>`;
     await until(() => left().length === 0, 10_000, 'every process of the engine gone').catch((err: Error) => {
       throw new Error(`${err.message}: ${left().join(', ')} left`);
     });
+  });
+});
+
+describe.each(enginesToRun(ALL_ENGINES))('%s behind a proxy', (name) => {
+  let squid: Squid | undefined;
+  let up: Upstream | undefined;
+  let engine: Engine | undefined;
+  let pages: PageServer | undefined;
+  beforeAll(async () => {
+    [squid, up] = await Promise.all([startSquid({ connect: 'any' }), startUpstream()]);
+    engine = await launchEngine(name, { proxy: squid.url });
+    pages = await startPageServer({ prelude: engine.prelude });
+  }, 60_000);
+  afterAll(async () => {
+    await engine?.close();
+    await Promise.all([pages?.close(), squid?.close(), up?.close()]);
+  });
+
+  test('every request goes through it, loopback ones too: the page, a fetch, a WebSocket', async () => {
+    const page = await engine!.newPage();
+    try {
+      const url = pages!.page('/proxied.html', '<!doctype html><title>proxied</title>');
+      await page.goto(url);
+      expect(await page.evaluate((u) => fetch(u).then((r) => r.status), `${pages!.origin}/missing`)).toBe(404);
+      const before = up!.origins.length;
+      // whatever the engine's own socket makes of the proxy, it asks the proxy: never the upstream itself
+      await page.evaluate(
+        (u) =>
+          new Promise((resolve) => {
+            const ws = new WebSocket(u);
+            ws.onopen = () => ws.close();
+            ws.onclose = resolve;
+          }),
+        up!.url,
+      );
+      const target = `127.0.0.1:${up!.port}`;
+      await until(() => [...squid!.connects(), ...squid!.upgrades()].includes(target), 20_000, 'the WebSocket in the access log');
+      const log = squid!.accessLog();
+      expect(log.some((l) => l.includes(` GET ${url} `))).toBe(true);
+      expect(log.some((l) => l.includes(` GET ${pages!.origin}/missing `))).toBe(true);
+      // the upstream saw the socket only where it came through the proxy's tunnel
+      expect(up!.origins.length - before).toBe(squid!.connects().includes(target) ? 1 : 0);
+    } finally {
+      await page.close();
+    }
   });
 });

@@ -19,6 +19,12 @@ export interface ForwardProxy {
   port: number;
   /** CONNECT requests seen, as host:port */
   connects(): string[];
+  /**
+   * WebSocket handshakes asked of the proxy itself, as host:port: an absolute-form `GET ws://…`
+   * with its Upgrade, which is how WebKit sends a ws: socket through an HTTP proxy (Chromium and
+   * Gecko send a CONNECT).
+   */
+  upgrades(): string[];
   close(): Promise<void>;
 }
 
@@ -90,6 +96,11 @@ export async function startSquid(o: { connect: 'ssl-ports' | 'any'; cache?: bool
       accessLog()
         .filter((l) => / CONNECT /.test(l))
         .map((l) => / CONNECT (\S+)/.exec(l)![1]),
+    // squid answers these 501 (it proxies no ws: URL) and logs them with the URL as asked
+    upgrades: () =>
+      accessLog()
+        .filter((l) => / GET ws:\/\//.test(l))
+        .map((l) => / GET ws:\/\/([^/\s]+)/.exec(l)![1]),
     close: stop,
   };
 }
@@ -107,11 +118,13 @@ function listening(port: number): Promise<boolean> {
 
 /**
  * A forward proxy of our own. `onConnect`: 'hold' answers a CONNECT never (the upgrade hangs, as
- * behind a proxy that inspects and stalls it); 'refuse' answers 403. `buffer`: each response is
- * released only when it is complete (as some antivirus and enterprise proxies do).
+ * behind a proxy that inspects and stalls it); 'refuse' answers 403. A WebSocket handshake sent
+ * to the proxy itself (WebKit's `GET ws://…`) is held or refused the same way. `buffer`: each
+ * response is released only when it is complete (as some antivirus and enterprise proxies do).
  */
 export async function startTestProxy(o: { onConnect: 'hold' | 'refuse'; buffer?: boolean }): Promise<ForwardProxy> {
   const connects: string[] = [];
+  const upgrades: string[] = [];
   const held = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
     const target = new URL(req.url ?? '');
@@ -140,15 +153,22 @@ export async function startTestProxy(o: { onConnect: 'hold' | 'refuse'; buffer?:
     });
     req.pipe(out);
   });
-  server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
-    connects.push(req.url ?? '');
+  const holdOrRefuse = (socket: net.Socket) => {
+    socket.on('error', () => socket.destroy());
     if (o.onConnect === 'refuse') {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     held.add(socket);
-    socket.on('error', () => socket.destroy());
     socket.on('close', () => held.delete(socket));
+  };
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
+    connects.push(req.url ?? '');
+    holdOrRefuse(socket);
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
+    upgrades.push(URL.canParse(req.url ?? '') ? new URL(req.url ?? '').host : (req.headers.host ?? ''));
+    holdOrRefuse(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
@@ -156,6 +176,7 @@ export async function startTestProxy(o: { onConnect: 'hold' | 'refuse'; buffer?:
     url: `http://127.0.0.1:${port}`,
     port,
     connects: () => connects.slice(),
+    upgrades: () => upgrades.slice(),
     close: () =>
       new Promise((resolve) => {
         for (const s of held) s.destroy();

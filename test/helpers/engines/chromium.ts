@@ -10,7 +10,7 @@ import { type ConsoleEntry, type Engine, type EnginePage, type LaunchOptions, Pa
 class ChromiumPage extends PageBase {
   private readonly entries: ConsoleEntry[] = [];
 
-  constructor(private readonly page: Page) {
+  constructor(readonly page: Page) {
     super();
     // playwright names console.warn "warning"; the interface names the console method
     page.on('console', (m) => this.entries.push({ type: m.type() === 'warning' ? 'warn' : m.type(), text: m.text() }));
@@ -27,6 +27,10 @@ class ChromiumPage extends PageBase {
 
   protected evaluateExpression(expression: string): Promise<unknown> {
     return this.page.evaluate(expression);
+  }
+
+  async cookies(url: string): Promise<string[]> {
+    return (await this.page.context().cookies(url)).map((c) => c.name).sort();
   }
 
   async console(): Promise<ConsoleEntry[]> {
@@ -62,6 +66,11 @@ class ChromiumEngine implements Engine {
   }
 }
 
+/** The playwright page behind a Chromium engine's page, for what only Chromium can tell (DevTools); undefined in another engine. */
+export function playwrightPage(page: EnginePage): Page | undefined {
+  return page instanceof ChromiumPage ? page.page : undefined;
+}
+
 export async function launchChromiumEngine(o: LaunchOptions = {}): Promise<Engine> {
-  return new ChromiumEngine(await launchChromium(), o.before);
+  return new ChromiumEngine(await launchChromium({ proxy: o.proxy }), o.before);
 }

@@ -27,6 +27,11 @@ export interface EnginePage {
   evaluate<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R>;
   /** resolves once `fn(arg)` is truthy in the page (checked there every 10 ms), rejects after `timeoutMs` */
   waitFor<A = undefined>(fn: (arg: A) => unknown, arg?: A, timeoutMs?: number): Promise<void>;
+  /**
+   * The names of the cookies this page's jar holds for `url` (what the browser would send there,
+   * SameSite aside), sorted.
+   */
+  cookies(url: string): Promise<string[]>;
   /** the page's console calls so far, in order */
   console(): Promise<ConsoleEntry[]>;
   /** closes the tab (the page sees pagehide, as when a user closes it) */
@@ -52,6 +57,11 @@ export interface Engine {
 export interface LaunchOptions {
   /** a script run before each page's own scripts, in every page (WebKit: pages that carry `prelude`) */
   before?: string;
+  /**
+   * A forward proxy, `http://host:port`, every request of the browser goes through: http, https
+   * and WebSocket, loopback ones too (as a corporate proxy takes them).
+   */
+  proxy?: string;
 }
 
 /**
@@ -61,6 +71,7 @@ export interface LaunchOptions {
 export abstract class PageBase implements EnginePage {
   abstract goto(url: string): Promise<void>;
   abstract url(): Promise<string>;
+  abstract cookies(url: string): Promise<string[]>;
   abstract console(): Promise<ConsoleEntry[]>;
   abstract close(): Promise<void>;
   /** evaluates `expression` (a promise of a string) in the page and resolves with the string */

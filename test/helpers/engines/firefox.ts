@@ -10,6 +10,18 @@ import { alive, atMost, killOnExit, stopProcess } from './processes';
 
 export const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
+/**
+ * Firefox's messages for a request that never got an answer: a WebSocket that did not connect or
+ * was cut, an XHR whose server went away. Chromium and WebKit log these to the console.
+ */
+const NETWORK_FAILED = new RegExp(
+  [
+    '^Firefox can.t establish a connection to the server at wss?:',
+    '^The connection to wss?:\\S+ was interrupted',
+    '^Cross-Origin Request Blocked: .*\\(Reason: CORS request did not succeed\\)',
+  ].join('|'),
+);
+
 class FirefoxPage extends PageBase {
   private readonly entries: ConsoleEntry[] = [];
 
@@ -19,7 +31,13 @@ class FirefoxPage extends PageBase {
   ) {
     super();
     page.on('console', (m) => this.entries.push({ type: m.type(), text: m.text() }));
-    page.on('pageerror', (err) => console.error('page error (firefox):', err instanceof Error ? err.message : err));
+    page.on('pageerror', (err) => {
+      const message = err instanceof Error ? err.message : String(err);
+      // Firefox reports these as errors of the page's; they go to its console, as in the other
+      // engines (they are no exceptions of the page's scripts)
+      if (NETWORK_FAILED.test(message)) this.entries.push({ type: 'error', text: message });
+      else console.error('page error (firefox):', message);
+    });
   }
 
   async goto(url: string): Promise<void> {
@@ -32,6 +50,11 @@ class FirefoxPage extends PageBase {
 
   protected evaluateExpression(expression: string): Promise<unknown> {
     return this.page.evaluate(expression);
+  }
+
+  async cookies(url: string): Promise<string[]> {
+    // the page's own storage partition (BiDi storage.getCookies), matched to `url` by puppeteer
+    return (await this.page.cookies(url)).map((c) => c.name).sort();
   }
 
   async console(): Promise<ConsoleEntry[]> {
@@ -76,6 +99,22 @@ class FirefoxEngine implements Engine {
   }
 }
 
+/** Firefox's preferences for `proxy` (http://host:port): every scheme through it, loopback too. */
+function proxyPrefs(proxy: string | undefined): Record<string, unknown> {
+  if (!proxy) return {};
+  const { hostname, port } = new URL(proxy);
+  return {
+    'network.proxy.type': 1, // manual
+    'network.proxy.http': hostname,
+    'network.proxy.http_port': Number(port),
+    'network.proxy.ssl': hostname,
+    'network.proxy.ssl_port': Number(port),
+    // Firefox never proxies localhost and 127.0.0.1 unless told to, whatever no_proxies_on says
+    'network.proxy.allow_hijacking_localhost': true,
+    'network.proxy.no_proxies_on': '',
+  };
+}
+
 export async function launchFirefox(o: LaunchOptions = {}): Promise<Engine> {
   const browser = await puppeteer.launch({
     browser: 'firefox',
@@ -84,6 +123,7 @@ export async function launchFirefox(o: LaunchOptions = {}): Promise<Engine> {
     headless: true,
     // the test's output is the tests'; Firefox's own chatter goes nowhere
     dumpio: false,
+    extraPrefsFirefox: proxyPrefs(o.proxy),
   });
   const pid = browser.process()?.pid;
   if (pid === undefined) {

@@ -8,6 +8,7 @@ import { launchFirefox } from './firefox';
 import { launchWebKit } from './webkit';
 
 export type { ConsoleEntry, Engine, EngineName, EnginePage, LaunchOptions } from './engine';
+export { playwrightPage } from './chromium';
 export { ENGINE_NAMES } from './engine';
 
 /** Every engine; the set a file runs in by default when all three are cheap enough for each `npm test`. */

@@ -77,6 +77,10 @@ class WebKitPage extends PageBase {
     );
   }
 
+  cookies(url: string): Promise<string[]> {
+    return this.engine.cookiesFor(url);
+  }
+
   console(): Promise<ConsoleEntry[]> {
     return this.evaluate(() => ((window as any).__polysocketConsole ?? []) as ConsoleEntry[]);
   }
@@ -126,6 +130,24 @@ class WebKitEngine implements Engine {
     return new WebKitPage(this, handle);
   }
 
+  /**
+   * WebDriver reads the cookies of a tab's own document only: a tab of its own is opened at `url`
+   * (WebKit's tabs share one jar), its cookies read, and it is closed again.
+   */
+  cookiesFor(url: string): Promise<string[]> {
+    return this.on(this.current, async (d) => {
+      const back = this.current;
+      await d.switchTo().newWindow('tab');
+      try {
+        await d.get(url);
+        return (await d.manage().getCookies()).map((c) => c.name).sort();
+      } finally {
+        await d.close();
+        await d.switchTo().window(back);
+      }
+    });
+  }
+
   closeTab(handle: string): Promise<void> {
     return this.on(handle, async (d) => {
       const errors = (await d.executeScript('return window.__polysocketErrors || [];')) as string[];
@@ -147,6 +169,15 @@ class WebKitEngine implements Engine {
       await stopAll(this.processes);
     }
   }
+}
+
+/**
+ * WebDriver's `proxy` capability for `proxy` (http://host:port), which WebKitWebDriver hands to
+ * the browser's network session: http, https and ws through it, and no host exempt.
+ */
+function proxyCapability(proxy: string): Record<string, unknown> {
+  const { host } = new URL(proxy);
+  return { proxyType: 'manual', httpProxy: host, sslProxy: host, noProxy: [] };
 }
 
 /** Resolves once the driver answers /status, or rejects when xvfb-run exits or START_TIMEOUT_MS passes. */
@@ -199,6 +230,7 @@ export async function launchWebKit(o: LaunchOptions = {}): Promise<Engine> {
       .withCapabilities({
         browserName: 'MiniBrowser',
         'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
+        ...(o.proxy ? { proxy: proxyCapability(o.proxy) } : {}),
       })
       .build();
     const browser = childrenOf(processes.driver).find((pid) => commandOf(pid) === 'MiniBrowser');
