@@ -600,7 +600,14 @@
     leftBehind = [];
   }
   var leftBehind = [];
+  // when the page last said it may be left (beforeunload), and how long that holds back retries
+  var leavingAt = -Infinity;
+  var LEAVING_MS = 3000;
   if (window.addEventListener) {
+    // a beforeunload listener keeps no page out of the back/forward cache (an unload one would)
+    window.addEventListener('beforeunload', function () {
+      leavingAt = new Date().getTime();
+    }, false);
     window.addEventListener('pagehide', function () {
       leftBehind = live.slice(0);
       onPageLeave();
@@ -1136,11 +1143,16 @@
     var now = new Date().getTime();
     if (!self._since) self._since = now;
     if (now - self._since > cfg.giveUp) return self._gone(1006, '', 'connection_lost');
-    self._watchRelay();
     var delay = Math.min(5000, 100 * Math.pow(2, failures || 0));
+    // A navigation cancels the page's requests before its pagehide (Firefox does): asking again
+    // then would start a request in a page being left, which holds the next page's load event.
+    // So nothing is asked until the page is gone (pagehide ends the socket) or is seen to stay.
+    var sinceLeaving = now - leavingAt;
+    if (sinceLeaving < LEAVING_MS) delay = Math.max(delay, LEAVING_MS - sinceLeaving);
     clearT(self._timers[what]);
     self._timers[what] = later(function () {
       self._timers[what] = null;
+      self._watchRelay();
       if (what === '_poll') self._poll((failures || 0) + 1);
       else self._flush();
     }, delay);
