@@ -7,7 +7,7 @@
  *   @stomp/stompjs 7 ↔ a STOMP 1.2 broker (subprotocols v10–v12.stomp)
  * Two ways to reach the tunnel, each proved for every library:
  *   - forced (`?force=1`), in every engine (Chromium, Firefox, WebKit: test/helpers/engines);
- *   - fallback mode, the page's default, in Chromium behind Debian's squid with its default rule
+ *   - fallback mode, the page's default, in every engine behind Debian's squid with its default rule
  *     (CONNECT only to 443): the native attempt is refused by the proxy and the same socket goes on
  *     over the tunnel, with no line of page code.
  * Either way every library talks to its server through polysocket (router, relay, upstream).
@@ -19,13 +19,11 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
-import type { Browser } from 'playwright-core';
 import { Server as SocketIoServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
 import { freePort } from '../harness/processes';
 import { reachable } from '../harness/redis';
 import { until } from '../harness/until';
-import { launchChromium } from '../helpers/browser';
 import { ALL_ENGINES, type Engine, enginesToRun, launchEngine } from '../helpers/engines';
 import { type Squid, startSquid } from '../helpers/proxies';
 import { allInOne } from '../helpers/services';
@@ -230,21 +228,7 @@ test('the example backend hands tokens to signed-in users only', async () => {
 
 describe.each(enginesToRun(ALL_ENGINES))('%s, tunnel forced', (name) => {
   let engine: Engine;
-  const open: OpenExample = async (url) => {
-    const page = await engine.newPage();
-    try {
-      await page.goto(url);
-      try {
-        await page.waitFor(() => (window as any).result !== undefined, undefined, 20_000);
-        return await page.evaluate(() => (window as any).result);
-      } catch (e) {
-        // what the page said is what a reader of a failure needs
-        throw new Error(`${(e as Error).message}\npage console: ${JSON.stringify(await page.console())}`);
-      }
-    } finally {
-      await page.close();
-    }
-  };
+  const open = opener(() => engine, 20_000);
   beforeAll(async () => {
     engine = await launchEngine(name);
   }, 60_000);
@@ -257,39 +241,64 @@ describe.each(enginesToRun(ALL_ENGINES))('%s, tunnel forced', (name) => {
   });
 });
 
-describe("chromium, fallback mode behind squid's default rule (CONNECT only to 443)", () => {
-  let squid: Squid;
-  let browser: Browser;
-  let proxied: Site;
-  const open: OpenExample = async (url) => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(err.message));
+/** Opens example pages in `engine` and resolves with each page's result (what the page said, on a failure). */
+function opener(engine: () => Engine, timeoutMs: number): OpenExample {
+  return async (url) => {
+    const page = await engine().newPage();
     try {
       await page.goto(url);
-      await page.waitForFunction(() => (window as any).result !== undefined, undefined, { timeout: 30_000 });
-      return await page.evaluate(() => (window as any).result);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\npage errors: ${JSON.stringify(errors)}`);
+      try {
+        await page.waitFor(() => (window as any).result !== undefined, undefined, timeoutMs);
+        return await page.evaluate(() => (window as any).result);
+      } catch (e) {
+        throw new Error(`${(e as Error).message}\npage console: ${JSON.stringify(await page.console())}`);
+      }
     } finally {
       await page.close();
     }
   };
+}
+
+describe.each(enginesToRun(ALL_ENGINES))("%s, fallback mode behind squid's default rule (CONNECT only to 443)", (name) => {
+  let squid: Squid;
+  let engine: Engine;
+  let proxied: Site;
+  const open = opener(() => engine, 30_000);
   beforeAll(async () => {
     // one host for every socket: the proxy resolves names itself, and no resolver here has wildcard *.localhost
     [squid, proxied] = await Promise.all([startSquid({ connect: 'ssl-ports' }), startSite({ SUBDOMAINS: 'false' })]);
-    browser = await launchChromium({ proxy: squid.url });
+    engine = await launchEngine(name, { proxy: squid.url });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await engine?.close();
     await Promise.all([squid?.close(), proxied?.close()]);
   });
 
+  /**
+   * A fallback is remembered for the router in the site's localStorage (docs/CLIENT.md), and
+   * WebKit's tabs share it: each library starts from a browser that remembers none, so its own
+   * native attempt is made.
+   */
+  async function forgetFallbacks(): Promise<void> {
+    const page = await engine.newPage();
+    try {
+      await page.goto(`${proxied.base}/config.js`);
+      await page.evaluate(() => localStorage.clear());
+    } finally {
+      await page.close();
+    }
+  }
+
   test.each(LIBRARIES.map((l) => [l.title, l] as const))('%s', async (_title, lib) => {
+    await forgetFallbacks();
     await proveLibrary(lib, servers, proxied, open, { force: false });
-    // the library's own native attempt went to the proxy, which refused it: the page never forced the tunnel
+    // the library's own native attempt went to the proxy, which refused it (Chromium's and Firefox's
+    // CONNECT by squid's rule; WebKit asks squid itself for the ws: URL, which squid answers 501):
+    // the page never forced the tunnel
     const server = new URL(lib.target(servers)).host;
-    await until(() => squid.connects().includes(server), 10_000, `the CONNECT to ${server} in squid's log`);
-    expect(squid.accessLog().some((l) => l.includes('TCP_DENIED') && l.includes(server))).toBe(true);
+    const asked = () => [...squid.connects(), ...squid.upgrades()].includes(server);
+    await until(asked, 10_000, `the native attempt to ${server} in squid's log`);
+    const refused = (l: string) => l.includes(server) && (l.includes('TCP_DENIED') || l.includes('/501 '));
+    expect(squid.accessLog().some(refused)).toBe(true);
   });
 });
