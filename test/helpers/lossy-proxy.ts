@@ -10,7 +10,8 @@ export interface LossyProxy {
   port: number;
   target: { port: number };
   /** decides, per request, whether its answer is lost; `nth` counts requests of that path kind from 1 */
-  drop: (kind: 'j' | 's' | 'other', nth: number) => boolean;
+  /** `nth`: the count of `kind` since the last reset; `url`: the request's path and query */
+  drop: (kind: 'j' | 's' | 'other', nth: number, url: string) => boolean;
   dropped: { j: number; s: number; other: number };
   /** the request URLs seen since the last reset */
   urls: string[];
@@ -43,7 +44,7 @@ export async function startLossyProxy(): Promise<LossyProxy> {
     const kind = req.url?.startsWith('/j/') ? 'j' : req.url?.startsWith('/s/') ? 's' : 'other';
     const nth = ++counts[kind];
     proxy.urls.push(req.url ?? '');
-    const lose = proxy.drop(kind, nth);
+    const lose = proxy.drop(kind, nth, req.url ?? '');
     const upstream = http.request(
       { host: '127.0.0.1', port: proxy.target.port, method: req.method, path: req.url, headers: req.headers, agent: false },
       (answer) => {
