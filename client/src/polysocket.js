@@ -37,6 +37,11 @@
     force: false,
     // send with JSONP GETs only, never a cross-origin POST (pages whose CSP or proxy refuses CORS)
     forceJsonp: false,
+    // receive over a stream where the browser can read one (CORS XHR); false: long-poll
+    stream: true,
+    // a stream whose prelude has not come by then (at least this, or 4 create round trips) is
+    // being buffered by a proxy: this router's sockets long-poll (docs/CLIENT.md)
+    streamPrelude: 2000,
     // try the native WebSocket first and go on over the tunnel if it fails before open (a proxy
     // that kills the upgrade); false: hand back the native WebSocket as it is
     fallback: true,
@@ -264,6 +269,14 @@
     // XDomainRequest only talks to the page's own scheme.
     return !!window.XDomainRequest && base.indexOf(window.location.protocol) === 0;
   }
+
+  /** Where a stream can be read as it arrives: CORS XHR (readyState 3 with the text so far), not JSONP-only. */
+  function canStream(base) {
+    return cfg.stream !== false && !cfg.forceJsonp && corsXhr && canPost(base);
+  }
+
+  // routers whose streams a proxy buffered, for this page: their later sockets long-poll at once
+  var streamBuffered = {};
 
   function post(url, body, timeoutMs, done) {
     request('POST', url, body, timeoutMs, done);
@@ -529,6 +542,8 @@
     var direct = viaNative && !fellBack(cfg.router);
     /** which path the socket takes: 'websocket' (the browser's own) or 'polling' (the tunnel) */
     self.transport = direct ? 'websocket' : 'polling';
+    /** how the tunnel receives: 'stream' or 'poll' (long-polling); null until the tunnel opened, and on the native path */
+    self.receive = null;
     /** why the socket failed (a /create, poll or send error code, or connection_lost); null while it has not */
     self.errorCode = null;
     if (!ACCESSORS) self.onopen = self.onmessage = self.onerror = self.onclose = null;
@@ -554,6 +569,9 @@
     self._post = false;
     self._sending = false;
     self._polling = false;
+    // the open stream's request (to abort it when the socket ends), and the create's round trip in ms
+    self._rx = null;
+    self._createMs = 0;
     self._flushQueued = false;
     // since when requests have been failing (0: they are not), and whether /alive is being asked
     self._since = 0;
@@ -944,7 +962,9 @@
       protocols: self._protocols.length ? self._protocols.join(',') : undefined,
       token: token || undefined
     });
+    var asked = new Date().getTime();
     jsonp(url, cfg.createTimeout, function (err, r) {
+      self._createMs = new Date().getTime() - asked;
       if (self._readyState === CLOSED) {
         // closed while connecting (or the page left): the relay holds a socket nobody will use
         if (r && r.ok) leave(r.url, r.socket);
@@ -958,6 +978,7 @@
       self._run = r.run || '';
       set(self, 'protocol', r.protocol || '');
       self._post = canPost(self._base);
+      self.receive = canStream(self._base) && !streamBuffered['$' + cfg.router] ? 'stream' : 'poll';
       if (self._readyState === CLOSING) {
         // close() was called while connecting: release the relay's socket, fail this one.
         self._request([{ t: 'c', d: '', n: 1 }], noop);
@@ -971,13 +992,158 @@
       // A script pending before onload holds the page's load event (and the busy spinner) for a
       // whole poll: the first long-poll waits for load.
       whenLoaded(function () {
-        self._poll(0);
+        self._receive(0);
       });
       self._flush();
     });
   };
 
-  /* polling: one long-poll at a time, acking what arrived; a failed poll is retried with the same ack */
+  /* receiving: one stream or long-poll at a time, acking what arrived; a failed one is retried with the same ack */
+
+  proto._receive = function (failures) {
+    if (this.receive === 'stream') this._stream(failures);
+    else this._poll(failures);
+  };
+
+  /**
+   * Fires the messages of an answer (or a stream's line) in seq order, skipping seqs it has (an
+   * answer thought lost, or a stream re-sending after one that was cut). False once the socket ended.
+   */
+  proto._take = function (msgs) {
+    for (var i = 0; i < msgs.length; i++) {
+      var m = msgs[i];
+      if (m.seq) {
+        if (m.seq <= this._ack) continue;
+        this._ack = m.seq;
+      }
+      if (m.type === 'text') fire(this, 'message', { data: m.data, origin: this._origin(), lastEventId: '' });
+      else if (m.type === 'binary') fire(this, 'message', { data: this._binary(m.data), origin: this._origin(), lastEventId: '' });
+      else if (m.type === 'close') {
+        // the relay keeps a closed socket until its close is acked: ack it now, expecting nothing back
+        jsonp(this._base + '/j/' + this._sid + '?' + query({ ttl: 0, ack: m.seq, from: FROM }), 15000, noop);
+        this._closed(m.code, m.reason);
+        return false;
+      }
+      if (this._readyState === CLOSED) return false;
+    }
+    return true;
+  };
+
+  /**
+   * docs/PROTOCOL.md §3.4: one streamed receive. Complete lines are read from the text so far as
+   * it grows; when the relay ends the stream the next opens at once, with the ack. A prelude that
+   * has not come within the bound means a proxy holds the answer until it is whole: the stream is
+   * let go (what it would carry is re-sent) and this router's sockets long-poll from then on.
+   */
+  proto._stream = function (failures) {
+    var self = this;
+    if (self._readyState === CLOSED || self._polling) return;
+    self._polling = true;
+    var req = new window.XMLHttpRequest();
+    var read = 0;
+    var prelude = false;
+    var over = false;
+    var heard = new Date().getTime();
+    self._rx = req;
+    function end() {
+      over = true;
+      req.onreadystatechange = noop;
+      clearT(self._timers.prelude);
+      clearT(self._timers.silent);
+      self._timers.prelude = self._timers.silent = null;
+      self._rx = null;
+      self._polling = false;
+    }
+    function abort() {
+      end();
+      try {
+        req.abort();
+      } catch (ignore) {}
+    }
+    function toPolling() {
+      streamBuffered['$' + cfg.router] = true;
+      self.receive = 'poll';
+      self._poll(0);
+    }
+    // Nothing at all, not even a heartbeat, for longer than the heartbeat interval and more: a
+    // dead link. One timer per stream, checked when it fires, not re-armed per message.
+    function watchSilence(ms) {
+      self._timers.silent = later(function () {
+        var quiet = new Date().getTime() - heard;
+        if (quiet < cfg.ttl + 15000) return watchSilence(cfg.ttl + 15000 - quiet);
+        abort();
+        self._retry('_poll', failures);
+      }, ms);
+    }
+    /** Takes the complete lines that arrived; false once the stream was let go. */
+    function lines() {
+      var text = req.responseText || '';
+      var nl = text.indexOf('\n', read);
+      while (nl >= 0) {
+        var line = text.substring(read, nl);
+        read = nl + 1;
+        if (/^\s*$/.test(line)) prelude = true;
+        else {
+          var r;
+          try {
+            r = parseJson(line);
+          } catch (e) {
+            // not a line of ours (a proxy's page, say): let the stream go and try again
+            abort();
+            self._retry('_poll', failures);
+            return false;
+          }
+          self._since = 0;
+          failures = 0;
+          if (!r.ok) {
+            abort();
+            self._gone(1006, '', r.error);
+            return false;
+          }
+          if (!self._take(r.messages)) {
+            abort();
+            return false;
+          }
+        }
+        nl = text.indexOf('\n', read);
+      }
+      return true;
+    }
+    function changed() {
+      if (over || self._readyState === CLOSED || req.readyState < 3) return;
+      if (req.readyState === 4 && req.status !== 200) {
+        // an error is a whole JSON answer (docs/PROTOCOL.md §3.4); no answer, or a proxy's 5xx, is retried
+        var text = req.responseText;
+        var status = req.status;
+        end();
+        var answer = null;
+        try {
+          answer = status === 0 ? null : parseJson(text);
+        } catch (e) {
+          answer = null;
+        }
+        if (answer && answer.ok === false && status < 500) return self._gone(1006, '', answer.error);
+        return self._retry('_poll', failures);
+      }
+      heard = new Date().getTime();
+      if (!lines() || req.readyState !== 4) return;
+      end();
+      // the relay ended the stream: the next opens at once; one that ended without its prelude is no stream to use
+      if (prelude) self._stream(0);
+      else toPolling();
+    }
+    var url = self._base + '/j/' + self._sid + '?' + query({ stream: 1, ttl: cfg.ttl, ack: self._ack, from: FROM });
+    req.open('GET', url, true);
+    req.onreadystatechange = changed;
+    self._timers.prelude = later(function () {
+      self._timers.prelude = null;
+      if (prelude || over) return;
+      abort();
+      toPolling();
+    }, Math.max(cfg.streamPrelude, 4 * self._createMs));
+    watchSilence(cfg.ttl + 15000);
+    req.send(null);
+  };
 
   proto._poll = function (failures) {
     var self = this;
@@ -994,23 +1160,7 @@
         return self._gone(1006, '', r.error);
       }
       self._since = 0;
-      var msgs = r.messages;
-      for (var i = 0; i < msgs.length; i++) {
-        var m = msgs[i];
-        if (m.seq) {
-          if (m.seq <= self._ack) continue; // already delivered by an answer that was thought lost
-          self._ack = m.seq;
-        }
-        if (m.type === 'text') fire(self, 'message', { data: m.data, origin: self._origin(), lastEventId: '' });
-        else if (m.type === 'binary') fire(self, 'message', { data: self._binary(m.data), origin: self._origin(), lastEventId: '' });
-        else if (m.type === 'close') {
-          // the relay keeps a closed socket until its close is acked: ack it now, expecting nothing back
-          jsonp(self._base + '/j/' + self._sid + '?' + query({ ttl: 0, ack: m.seq, from: FROM }), 15000, noop);
-          return self._closed(m.code, m.reason);
-        }
-        if (self._readyState === CLOSED) return;
-      }
-      self._poll(0);
+      if (self._take(r.messages)) self._poll(0);
     });
   };
 
@@ -1141,7 +1291,7 @@
     clearT(self._timers[what]);
     self._timers[what] = later(function () {
       self._timers[what] = null;
-      if (what === '_poll') self._poll((failures || 0) + 1);
+      if (what === '_poll') self._receive((failures || 0) + 1);
       else self._flush();
     }, delay);
   };
@@ -1190,6 +1340,15 @@
 
   proto._finish = function () {
     set(this, 'readyState', CLOSED);
+    var rx = this._rx;
+    this._rx = null;
+    if (rx) {
+      // the relay ends the stream too, after the close; a socket that failed or left lets it go now
+      rx.onreadystatechange = noop;
+      try {
+        rx.abort();
+      } catch (ignore) {}
+    }
     for (var i = 0; i < live.length; i++) if (live[i] === this) live.splice(i--, 1);
     for (var k in this._timers) if (this._timers[k]) clearT(this._timers[k]);
     this._timers = {};
