@@ -278,6 +278,83 @@
   // routers whose streams a proxy buffered, for this page: their later sockets long-poll at once
   var streamBuffered = {};
 
+  // fetch with a body reader (and a way to abort it): its chunks reach the page as they arrive
+  var FETCH_STREAM = (function () {
+    try {
+      return typeof window.fetch === 'function' && typeof window.ReadableStream === 'function' &&
+        typeof window.TextDecoder === 'function' && typeof window.AbortController === 'function';
+    } catch (e) {
+      return false;
+    }
+  })();
+
+  /**
+   * Reads a streamed GET as it arrives: `onText(text)` for each piece, then `onEnd(status, text)`
+   * once it is over (status 0: no answer; a status other than 200 with the whole answer's text).
+   * Returns an abort. By fetch where the browser reads bodies as streams; else by CORS XHR, whose
+   * progress Chromium hands the page at most every 50 ms (docs/CLIENT.md, "Receive paths").
+   */
+  function streamGet(url, onText, onEnd) {
+    var over = false;
+    function end(status, text) {
+      if (over) return;
+      over = true;
+      onEnd(status, text);
+    }
+    if (FETCH_STREAM) {
+      var controller = new window.AbortController();
+      var failed = function () {
+        end(0, '');
+      };
+      window.fetch(url, { method: 'GET', mode: 'cors', credentials: 'same-origin', cache: 'no-store', signal: controller.signal })
+        .then(function (res) {
+          if (over) return;
+          if (res.status !== 200 || !res.body) {
+            return res.text().then(function (text) {
+              end(res.status, text);
+            }, failed);
+          }
+          var reader = res.body.getReader();
+          var decoder = new window.TextDecoder('utf-8');
+          var pump = function () {
+            reader.read().then(function (chunk) {
+              if (over) return;
+              if (chunk.done) return end(200, '');
+              onText(decoder.decode(chunk.value, { stream: true }));
+              if (!over) pump();
+            }, failed);
+          };
+          pump();
+        }, failed);
+      return function () {
+        over = true;
+        controller.abort();
+      };
+    }
+    var req = new window.XMLHttpRequest();
+    var seen = 0;
+    req.open('GET', url, true);
+    req.onreadystatechange = function () {
+      if (over || req.readyState < 3) return;
+      if (req.readyState === 4 && req.status !== 200) return end(req.status, req.responseText);
+      var text = req.responseText || '';
+      if (text.length > seen) {
+        var chunk = text.substring(seen);
+        seen = text.length;
+        onText(chunk);
+      }
+      if (req.readyState === 4) end(200, '');
+    };
+    req.send(null);
+    return function () {
+      over = true;
+      req.onreadystatechange = noop;
+      try {
+        req.abort();
+      } catch (ignore) {}
+    };
+  }
+
   function post(url, body, timeoutMs, done) {
     request('POST', url, body, timeoutMs, done);
   }
@@ -569,7 +646,7 @@
     self._post = false;
     self._sending = false;
     self._polling = false;
-    // the open stream's request (to abort it when the socket ends), and the create's round trip in ms
+    // the open stream's abort (called when the socket ends), and the create's round trip in ms
     self._rx = null;
     self._createMs = 0;
     self._flushQueued = false;
@@ -1039,15 +1116,13 @@
     var self = this;
     if (self._readyState === CLOSED || self._polling) return;
     self._polling = true;
-    var req = new window.XMLHttpRequest();
-    var read = 0;
+    var buf = '';
     var prelude = false;
     var over = false;
     var heard = new Date().getTime();
-    self._rx = req;
+    var stopGet = noop;
     function end() {
       over = true;
-      req.onreadystatechange = noop;
       clearT(self._timers.prelude);
       clearT(self._timers.silent);
       self._timers.prelude = self._timers.silent = null;
@@ -1056,9 +1131,7 @@
     }
     function abort() {
       end();
-      try {
-        req.abort();
-      } catch (ignore) {}
+      stopGet();
     }
     function toPolling() {
       streamBuffered['$' + cfg.router] = true;
@@ -1076,46 +1149,50 @@
       }, ms);
     }
     /** Takes the complete lines that arrived; false once the stream was let go. */
-    function lines() {
-      var text = req.responseText || '';
-      var nl = text.indexOf('\n', read);
-      while (nl >= 0) {
-        var line = text.substring(read, nl);
-        read = nl + 1;
-        if (/^\s*$/.test(line)) prelude = true;
-        else {
-          var r;
-          try {
-            r = parseJson(line);
-          } catch (e) {
-            // not a line of ours (a proxy's page, say): let the stream go and try again
-            abort();
-            self._retry('_poll', failures);
-            return false;
-          }
-          self._since = 0;
-          failures = 0;
-          if (!r.ok) {
-            abort();
-            self._gone(1006, '', r.error);
-            return false;
-          }
-          if (!self._take(r.messages)) {
-            abort();
-            return false;
-          }
-        }
-        nl = text.indexOf('\n', read);
+    function line(text) {
+      if (/^\s*$/.test(text)) {
+        prelude = true;
+        return true;
       }
-      return true;
+      var r;
+      try {
+        r = parseJson(text);
+      } catch (e) {
+        // not a line of ours (a proxy's page, say): let the stream go and try again
+        abort();
+        self._retry('_poll', failures);
+        return false;
+      }
+      self._since = 0;
+      failures = 0;
+      if (!r.ok) {
+        abort();
+        self._gone(1006, '', r.error);
+        return false;
+      }
+      if (self._take(r.messages)) return true;
+      abort();
+      return false;
     }
-    function changed() {
-      if (over || self._readyState === CLOSED || req.readyState < 3) return;
-      if (req.readyState === 4 && req.status !== 200) {
+    function onText(chunk) {
+      if (over || self._readyState === CLOSED) return;
+      heard = new Date().getTime();
+      buf += chunk;
+      var at = 0;
+      var nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        var text = buf.substring(at, nl);
+        at = nl + 1;
+        if (!line(text)) return;
+        nl = buf.indexOf('\n', at);
+      }
+      buf = buf.substring(at);
+    }
+    function onEnd(status, text) {
+      if (over || self._readyState === CLOSED) return;
+      end();
+      if (status !== 200) {
         // an error is a whole JSON answer (docs/PROTOCOL.md §3.4); no answer, or a proxy's 5xx, is retried
-        var text = req.responseText;
-        var status = req.status;
-        end();
         var answer = null;
         try {
           answer = status === 0 ? null : parseJson(text);
@@ -1125,16 +1202,11 @@
         if (answer && answer.ok === false && status < 500) return self._gone(1006, '', answer.error);
         return self._retry('_poll', failures);
       }
-      heard = new Date().getTime();
-      if (!lines() || req.readyState !== 4) return;
-      end();
       // the relay ended the stream: the next opens at once; one that ended without its prelude is no stream to use
       if (prelude) self._stream(0);
       else toPolling();
     }
     var url = self._base + '/j/' + self._sid + '?' + query({ stream: 1, ttl: cfg.ttl, ack: self._ack, from: FROM });
-    req.open('GET', url, true);
-    req.onreadystatechange = changed;
     self._timers.prelude = later(function () {
       self._timers.prelude = null;
       if (prelude || over) return;
@@ -1142,7 +1214,8 @@
       toPolling();
     }, Math.max(cfg.streamPrelude, 4 * self._createMs));
     watchSilence(cfg.ttl + 15000);
-    req.send(null);
+    self._rx = abort;
+    stopGet = streamGet(url, onText, onEnd);
   };
 
   proto._poll = function (failures) {
@@ -1340,15 +1413,8 @@
 
   proto._finish = function () {
     set(this, 'readyState', CLOSED);
-    var rx = this._rx;
-    this._rx = null;
-    if (rx) {
-      // the relay ends the stream too, after the close; a socket that failed or left lets it go now
-      rx.onreadystatechange = noop;
-      try {
-        rx.abort();
-      } catch (ignore) {}
-    }
+    // the relay ends the stream too, after the close; a socket that failed or left lets it go now
+    if (this._rx) this._rx();
     for (var i = 0; i < live.length; i++) if (live[i] === this) live.splice(i--, 1);
     for (var k in this._timers) if (this._timers[k]) clearT(this._timers[k]);
     this._timers = {};

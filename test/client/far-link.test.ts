@@ -88,31 +88,40 @@ test('a current Chromium receives over the stream: receive is "stream", the rela
   }
 });
 
-test('messages pushed while streams end and reopen (lifetime and bytes bound) arrive once each, in order', async () => {
-  await relayQuiet();
-  const opened = svc.relay!.stats.streamsOpened;
-  const page = await openPage(browser, pageHtml(svc.base));
-  try {
-    const count = 400;
-    const got = await page.evaluate(
-      async ({ url, count }) => {
-        const ws = await (window as any).kit.open(url);
-        ws.send(`drip:${count}:4`); // about 1.6 s of pushes: several stream lifetimes, past the bound more than once
-        await (window as any).kit.until(ws, count);
-        // a marker behind everything: whatever a replaced stream re-sent has arrived (or been skipped) by then
-        ws.send('last');
-        await (window as any).kit.until(ws, count + 1);
-        return ws.got;
-      },
-      { url: up.url, count },
-    );
-    expect(got).toEqual([...Array.from({ length: count }, (_v, i) => `p${i + 1}`), 'last']);
-    // the receive path was replaced several times while messages flowed
-    expect(svc.relay!.stats.streamsOpened - opened).toBeGreaterThanOrEqual(4);
-  } finally {
-    await page.close();
-  }
-});
+// fetch with a body reader where the browser has one; CORS XMLHttpRequest's progress where it has not
+const READERS: [string, string][] = [
+  ['fetch', ''],
+  ['XMLHttpRequest', 'delete window.fetch;'],
+];
+
+test.each(READERS)(
+  'messages pushed while streams end and reopen (lifetime, bytes bound) arrive once each, in order (%s)',
+  async (_reader, before) => {
+    await relayQuiet();
+    const opened = svc.relay!.stats.streamsOpened;
+    const page = await openPage(browser, pageHtml(svc.base, { before }));
+    try {
+      const count = 400;
+      const got = await page.evaluate(
+        async ({ url, count }) => {
+          const ws = await (window as any).kit.open(url);
+          ws.send(`drip:${count}:4`); // about 1.6 s of pushes: several stream lifetimes, past the bound more than once
+          await (window as any).kit.until(ws, count);
+          // a marker behind everything: whatever a replaced stream re-sent has arrived (or been skipped) by then
+          ws.send('last');
+          await (window as any).kit.until(ws, count + 1);
+          return ws.receive === 'stream' ? ws.got : [`received by ${ws.receive}`];
+        },
+        { url: up.url, count },
+      );
+      expect(got).toEqual([...Array.from({ length: count }, (_v, i) => `p${i + 1}`), 'last']);
+      // the receive path was replaced several times while messages flowed
+      expect(svc.relay!.stats.streamsOpened - opened).toBeGreaterThanOrEqual(4);
+    } finally {
+      await page.close();
+    }
+  },
+);
 
 test.each([
   ['an IE 6/7-class page (no WebSocket, no CORS XMLHttpRequest, no XDomainRequest)', { before: 'window.XMLHttpRequest = function () {};' }],
@@ -152,37 +161,40 @@ describe('behind a proxy that releases only whole responses', () => {
     await Promise.all([buffering?.close(), far?.close()]);
   });
 
-  test('the socket still delivers (it falls back to long-polling), later sockets of the page poll at once, none hangs', async () => {
-    const page = await openPage(behind, pageHtml(far.base));
-    try {
-      const r = await page.evaluate(async (url) => {
-        const kit = (window as any).kit;
-        const first = await kit.open(url);
-        first.send('before the fallback');
-        await kit.until(first, 1);
-        first.send('after it');
-        await kit.until(first, 2);
-        const second = await kit.open(url);
-        const receiveAtOpen = second.receive;
-        second.send('second');
-        await kit.until(second, 1);
-        first.close(1000);
-        second.close(1000);
-        return {
-          first: first.got,
-          second: second.got,
-          receives: [first.receive, receiveAtOpen],
-          closes: [await first.closed, await second.closed],
-        };
-      }, up.url);
-      expect(r).toEqual({
-        first: ['before the fallback', 'after it'],
-        second: ['second'],
-        receives: ['poll', 'poll'],
-        closes: [1000, 1000],
-      });
-    } finally {
-      await page.close();
-    }
-  });
+  test.each(READERS)(
+    'the socket still delivers (it falls back to polling), later sockets of the page poll at once, none hangs (%s)',
+    async (_reader, before) => {
+      const page = await openPage(behind, pageHtml(far.base, { before }));
+      try {
+        const r = await page.evaluate(async (url) => {
+          const kit = (window as any).kit;
+          const first = await kit.open(url);
+          first.send('before the fallback');
+          await kit.until(first, 1);
+          first.send('after it');
+          await kit.until(first, 2);
+          const second = await kit.open(url);
+          const receiveAtOpen = second.receive;
+          second.send('second');
+          await kit.until(second, 1);
+          first.close(1000);
+          second.close(1000);
+          return {
+            first: first.got,
+            second: second.got,
+            receives: [first.receive, receiveAtOpen],
+            closes: [await first.closed, await second.closed],
+          };
+        }, up.url);
+        expect(r).toEqual({
+          first: ['before the fallback', 'after it'],
+          second: ['second'],
+          receives: ['poll', 'poll'],
+          closes: [1000, 1000],
+        });
+      } finally {
+        await page.close();
+      }
+    },
+  );
 });
