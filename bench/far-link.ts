@@ -98,7 +98,8 @@ export async function farLinkRows(): Promise<FarRow[]> {
       ${opened.replace('FN', `function () { r([function (d) { ${send} }, ${on}]); }`)}; }); }`;
   const poly = (stream: boolean) =>
     opener(
-      `PolySocket.configure({ router: ${js(router)}, stream: ${stream} }); var s = new PolySocket(${js(target)}, undefined, { force: true });`,
+      `PolySocket.configure({ router: ${js(router)}, stream: ${stream} });` +
+        ` var s = new PolySocket(${js(target)}, undefined, { force: true });`,
       's.onmessage = function (e) { m(e.data); };',
       's.onopen = FN',
       's.send(d);',
@@ -117,6 +118,12 @@ export async function farLinkRows(): Promise<FarRow[]> {
       ),
     },
     { name: 'polysocket.js, streamed receive', head: script(`${router}/polysocket.js`), open: poly(true) },
+    {
+      // a browser without fetch streams reads the stream by XHR progress, which Chromium throttles
+      name: 'polysocket.js, streamed receive by XHR (no fetch)',
+      head: `<script>delete window.fetch;</script>${script(`${router}/polysocket.js`)}`,
+      open: poly(true),
+    },
     { name: 'polysocket.js, long-polling (stream: false)', head: script(`${router}/polysocket.js`), open: poly(false) },
     {
       name: 'socket.io-client, polling',
@@ -207,6 +214,8 @@ export async function farLinkRows(): Promise<FarRow[]> {
   }
 }
 
+const FAR_COLUMNS = ['push p50 ms', 'push p99 ms', 'p50 / p99 vs native', 'msgs/s (burst)', 'echo p50 ms', 'open p50 ms', 'on', 'pushes'];
+
 export function farLinkTable(rows: FarRow[]): string[] {
   const fmt = (n: number | undefined, digits = 0) =>
     n === undefined || !Number.isFinite(n)
@@ -227,7 +236,7 @@ export function farLinkTable(rows: FarRow[]): string[] {
     return mine === undefined || theirs === undefined ? '—' : `${(mine / theirs).toFixed(2)}x`;
   };
   return [
-    '| far link: Chromium → delay shim → squid (Chromium) | round trip ms | push p50 ms | push p99 ms | p50 / p99 vs native | msgs/s (burst) | echo p50 ms | open p50 ms | on | pushes |',
+    `| far link: Chromium → delay shim → squid | round trip ms | ${FAR_COLUMNS.join(' | ')} |`,
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>

@@ -37,8 +37,14 @@ export interface PollWaiter {
  * messages to as they arrive, until it ends the stream.
  */
 export interface StreamReceiver {
-  /** Writes one line `{"ok":true,"messages":[<messages>]}`; the bytes are the outbox's own, as for `answer`. */
-  write(messages: Buffer): void;
+  /**
+   * Writes one line `{"ok":true,"n":<taken>,"messages":[<messages>]}`; the bytes are the outbox's own,
+   * as for `answer`. `taken`: the n of the last send the relay took (0: none), so a client learns its
+   * sends were taken as soon as what they caused comes back, even before their own answers.
+   */
+  write(messages: Buffer, taken: number): void;
+  /** Writes the line `{"ok":true,"messages":[],"renew":true}`: the client should open the next stream now. */
+  renew(): void;
   /** Ends the answer. True when the client has not taken all of it yet, as `PollWaiter.answer`. */
   end(): boolean;
   /** Cuts the connection of an ended stream the client has not read (§3.3). */
@@ -94,6 +100,8 @@ export enum SessionState {
 const HEARTBEAT = Buffer.from('{"type":"heartbeat"}');
 const EMPTY = Buffer.alloc(0);
 const NO_CANCEL = (): void => undefined;
+/** the longest a stream asked to be renewed goes on (§3.4) */
+const STREAM_GRACE_MS = 5000;
 
 /**
  * Sessions with messages for a waiting poll. ws emits every message of one socket read in one
@@ -130,8 +138,10 @@ export class Session {
   private streamSeq = 0;
   /** bytes of messages written to the open stream */
   private streamBytes = 0;
-  /** when the open stream ends (its lifetime), and its heartbeat interval */
+  /** when the open stream is asked to be renewed (its lifetime), or, once it was, when it ends; its heartbeat interval */
   private streamEndsAt = 0;
+  /** the open stream was asked to be renewed: it ends when the next request comes, or at `streamEndsAt` */
+  private streamRenewing = false;
   private streamBeatMs = 0;
   /** the answer the client has not read yet: at most one per socket (§3.3), whatever a client does */
   private unread: PollWaiter | StreamReceiver | undefined;
@@ -218,7 +228,9 @@ export class Session {
   /**
    * §3.4: a streamed receive. Acks like a poll, ends the poll or stream before it (§3.2), writes
    * everything unacked at once and every later message as it arrives, a heartbeat every `ttlMs`,
-   * until its lifetime (the poll cap) or its bytes bound passes, or the socket's close is written.
+   * until the socket's close is written. Once its lifetime (the poll cap) or its bytes bound passes it
+   * asks to be renewed and goes on writing until the client's next request (which acks) ends it, or
+   * a grace time passes: the client's next stream is open before this one ends, with no gap between.
    * `start` begins the HTTP answer, once the request proved good.
    */
   openStream(ack: number | undefined, ttlMs: number | undefined, start: () => StreamReceiver): StreamReceiver {
@@ -231,6 +243,7 @@ export class Session {
     this.stream = receiver;
     this.streamSeq = ack ?? this.outbox.deliveredSeq;
     this.streamBytes = 0;
+    this.streamRenewing = false;
     this.streamEndsAt = now + this.limits.pollMaxTtlMs;
     // a heartbeat at most every 100 ms: ttl=0, a poll's "answer at once", means nothing to a stream
     this.streamBeatMs = Math.max(100, Math.min(ttlMs ?? this.limits.pollMaxTtlMs, this.limits.pollMaxTtlMs));
@@ -489,7 +502,7 @@ export class Session {
 
   /**
    * Writes what the open stream has not carried yet, as one line; ends the stream once it carried
-   * the close, or more than its bound of bytes: the client's next request acks them (§3.4).
+   * the close, and asks for its renewal past its bound of bytes: the client's next request acks them (§3.4).
    */
   private writeStream(): void {
     const stream = this.stream;
@@ -497,8 +510,24 @@ export class Session {
     const messages = this.outbox.takeAfter(this.streamSeq);
     this.streamSeq = this.outbox.lastSeq;
     this.streamBytes += messages.length;
-    stream.write(messages);
-    if (this.streamBytes > this.limits.streamMaxBytes || (this.closeSeq && this.streamSeq >= this.closeSeq)) this.endStream();
+    stream.write(messages, this.inbox.nextN - 1);
+    if (this.closeSeq && this.streamSeq >= this.closeSeq) this.endStream();
+    else if (this.streamBytes > this.limits.streamMaxBytes) this.renewStream();
+  }
+
+  /**
+   * Asks the client for its next stream and keeps writing to this one meanwhile, for a grace time
+   * (at most 5 s, or the poll cap where that is shorter): a client that does not renew (an older
+   * one, or one whose request is lost) still gets an end, and opens the next then.
+   */
+  private renewStream(): void {
+    const stream = this.stream;
+    if (!stream || this.streamRenewing) return;
+    this.streamRenewing = true;
+    stream.renew();
+    const now = performance.now();
+    this.streamEndsAt = now + Math.min(STREAM_GRACE_MS, this.limits.pollMaxTtlMs);
+    this.waitUntil(Math.min(now + this.streamBeatMs, this.streamEndsAt));
   }
 
   /** Ends the open stream, if any: the client opens the next with its ack. */
@@ -566,11 +595,11 @@ export class Session {
     if (this.deadline - now >= 1) this.armTimer(this.deadline);
     else if (this.waiter) this.release(HEARTBEAT);
     else if (this.stream) {
-      if (this.streamEndsAt - now < 1) this.endStream();
-      else {
-        this.stream.write(HEARTBEAT);
+      if (this.streamEndsAt - now >= 1) {
+        this.stream.write(HEARTBEAT, this.inbox.nextN - 1);
         this.waitUntil(Math.min(now + this.streamBeatMs, this.streamEndsAt));
-      }
+      } else if (this.streamRenewing) this.endStream();
+      else this.renewStream();
     } else {
       this.endUpstream(1001, 'client stopped polling');
       this.remove();

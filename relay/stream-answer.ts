@@ -28,19 +28,29 @@ const STREAM_HEADERS = [
 export const STREAM_PRELUDE = Buffer.from(`${' '.repeat(2048)}\n`);
 const LINE_HEAD = Buffer.from('{"ok":true,"messages":[');
 const LINE_TAIL = Buffer.from(']}\n');
+const RENEW = Buffer.from('{"ok":true,"messages":[],"renew":true}\n');
 
 /** Starts the stream's answer (headers and prelude go out at once) and returns what the session writes to. */
 export function streamAnswer(res: ServerResponse, allow: HeaderList, writeTimeoutMs: number): StreamReceiver {
   res.writeHead(200, STREAM_HEADERS.concat(allow));
   res.write(STREAM_PRELUDE);
+  let told = 0;
   return {
-    write(messages) {
+    write(messages, taken) {
       if (res.writableEnded) return;
       res.cork();
-      res.write(LINE_HEAD);
+      // `n` only when it changed: a stream of pushes writes no string of its own per line
+      if (taken === told) res.write(LINE_HEAD);
+      else {
+        told = taken;
+        res.write(`{"ok":true,"n":${taken},"messages":[`);
+      }
       if (messages.length > 0) res.write(messages);
       res.write(LINE_TAIL);
       res.uncork();
+    },
+    renew() {
+      if (!res.writableEnded) res.write(RENEW);
     },
     end() {
       if (res.writableEnded) return false;

@@ -648,6 +648,8 @@
     self._polling = false;
     // the open stream's abort (called when the socket ends), and the create's round trip in ms
     self._rx = null;
+    // a stream asked to be renewed, still delivering until its successor reached the relay
+    self._rxOld = null;
     self._createMs = 0;
     self._flushQueued = false;
     // since when requests have been failing (0: they are not), and whether /alive is being asked
@@ -1112,22 +1114,28 @@
    * has not come within the bound means a proxy holds the answer until it is whole: the stream is
    * let go (what it would carry is re-sent) and this router's sockets long-poll from then on.
    */
-  proto._stream = function (failures) {
+  proto._stream = function (failures, renewal) {
     var self = this;
-    if (self._readyState === CLOSED || self._polling) return;
+    if (self._readyState === CLOSED || (self._polling && !renewal)) return;
     self._polling = true;
     var buf = '';
     var prelude = false;
     var over = false;
+    // asked to be renewed: the next stream is open, this one delivers until the relay ends it
+    var retired = false;
     var heard = new Date().getTime();
     var stopGet = noop;
+    var preludeTimer = null;
+    var silentTimer = null;
     function end() {
       over = true;
-      clearT(self._timers.prelude);
-      clearT(self._timers.silent);
-      self._timers.prelude = self._timers.silent = null;
-      self._rx = null;
-      self._polling = false;
+      clearT(preludeTimer);
+      clearT(silentTimer);
+      if (self._rx === abort) {
+        self._rx = null;
+        self._polling = false;
+      }
+      if (self._rxOld === abort) self._rxOld = null;
     }
     function abort() {
       end();
@@ -1141,14 +1149,14 @@
     // Nothing at all, not even a heartbeat, for longer than the heartbeat interval and more: a
     // dead link. One timer per stream, checked when it fires, not re-armed per message.
     function watchSilence(ms) {
-      self._timers.silent = later(function () {
+      silentTimer = later(function () {
         var quiet = new Date().getTime() - heard;
         if (quiet < cfg.ttl + 15000) return watchSilence(cfg.ttl + 15000 - quiet);
         abort();
-        self._retry('_poll', failures);
+        if (!retired) self._retry('_poll', failures);
       }, ms);
     }
-    /** Takes the complete lines that arrived; false once the stream was let go. */
+    /** Takes one line: the prelude, or a batch; false once the stream was let go. */
     function line(text) {
       if (/^\s*$/.test(text)) {
         prelude = true;
@@ -1160,7 +1168,7 @@
       } catch (e) {
         // not a line of ours (a proxy's page, say): let the stream go and try again
         abort();
-        self._retry('_poll', failures);
+        if (!retired) self._retry('_poll', failures);
         return false;
       }
       self._since = 0;
@@ -1170,9 +1178,18 @@
         self._gone(1006, '', r.error);
         return false;
       }
-      if (self._take(r.messages)) return true;
-      abort();
-      return false;
+      if (r.n) self._taken(r.n);
+      if (!self._take(r.messages)) {
+        abort();
+        return false;
+      }
+      if (r.renew && !retired) {
+        // the relay asks for the next stream: opened now, while this one goes on until it arrives
+        retired = true;
+        self._rxOld = abort;
+        self._stream(0, true);
+      }
+      return true;
     }
     function onText(chunk) {
       if (over || self._readyState === CLOSED) return;
@@ -1191,6 +1208,7 @@
     function onEnd(status, text) {
       if (over || self._readyState === CLOSED) return;
       end();
+      if (retired) return;
       if (status !== 200) {
         // an error is a whole JSON answer (docs/PROTOCOL.md §3.4); no answer, or a proxy's 5xx, is retried
         var answer = null;
@@ -1207,8 +1225,7 @@
       else toPolling();
     }
     var url = self._base + '/j/' + self._sid + '?' + query({ stream: 1, ttl: cfg.ttl, ack: self._ack, from: FROM });
-    self._timers.prelude = later(function () {
-      self._timers.prelude = null;
+    preludeTimer = later(function () {
       if (prelude || over) return;
       abort();
       toPolling();
@@ -1265,15 +1282,21 @@
       // The relay no longer has the socket: the poll learns how it closed and reports that.
       if (!r.ok && r.error === 'unknown_socket') return;
       // Everything below the expected n was taken (all of the batch, when ok).
-      var taken = r.ok ? batch[batch.length - 1].n + 1 : r.expected || 0;
-      while (self._queue.length && self._queue[0].n && self._queue[0].n < taken) {
-        set(self, 'bufferedAmount', self._bufferedAmount - self._queue.shift().whole);
-      }
+      self._taken(r.ok ? batch[batch.length - 1].n : (r.expected || 1) - 1);
       if (!r.ok) {
         return self._gone(r.error === 'message_too_large' || r.error === 'too_many_chunks' ? 1009 : 1006, '', r.error);
       }
       self._flush();
     });
+  };
+
+  /**
+   * The relay took every send up to `n`: they leave the queue and bufferedAmount. Told by a send's
+   * answer, or sooner by a stream's line (docs/PROTOCOL.md §3.4), as an echo can come before it.
+   */
+  proto._taken = function (n) {
+    var q = this._queue;
+    while (q.length && q[0].n && q[0].n <= n) set(this, 'bufferedAmount', this._bufferedAmount - q.shift().whole);
   };
 
   /** The sends for the next request: one chunk, or as many whole messages as fit. */
@@ -1415,6 +1438,7 @@
     set(this, 'readyState', CLOSED);
     // the relay ends the stream too, after the close; a socket that failed or left lets it go now
     if (this._rx) this._rx();
+    if (this._rxOld) this._rxOld();
     for (var i = 0; i < live.length; i++) if (live[i] === this) live.splice(i--, 1);
     for (var k in this._timers) if (this._timers[k]) clearT(this._timers[k]);
     this._timers = {};

@@ -96,6 +96,9 @@ test('a stream answers 200 text/plain, unknown length, a 2 KB prelude line, then
     { type: 'text', seq: 3, data: 'one more' },
   ]);
   for (const line of stream.lines.slice(1)) expect(JSON.parse(line)).toMatchObject({ ok: true });
+  // each line says the last send taken, where that changed: the echo's line knows its send was taken
+  const echoLine = stream.lines.find((l) => l.includes('one more'))!;
+  expect(JSON.parse(echoLine).n).toBe(2);
   expect(svc.relay!.get(s.socket)!.streaming).toBe(true);
   stream.abort();
 });
@@ -151,16 +154,23 @@ test('the close message is delivered, then the stream ends; acking it forgets th
   await own.close();
 });
 
-test('a stream ends at its lifetime (the poll cap), with heartbeats every ttl before', async () => {
+/** the lines asking for the next stream */
+const renewals = (stream: Stream) => stream.lines.slice(1).filter((l) => JSON.parse(l).renew === true);
+
+test('at its lifetime (the poll cap) a stream asks to be renewed, goes on for a grace time, then ends; heartbeats every ttl', async () => {
   const s = await create(svc.base, { target: up.url });
   const stream = openStream(s, { ack: 0, ttl: 200 });
-  await stream.ended; // POLL_MAX_TTL_MS is 3000 here
-  const beats = stream.messages().filter((m) => m.type === 'heartbeat').length;
-  expect(beats).toBeGreaterThanOrEqual(3);
-  expect(data(stream)).toEqual([]);
+  await until(() => renewals(stream).length === 1, 10_000, 'the renewal'); // POLL_MAX_TTL_MS is 3000 here
+  expect(JSON.parse(renewals(stream)[0])).toEqual({ ok: true, messages: [], renew: true });
+  // still writing while it waits for the next stream
+  await sendGet(s, { d: 'during the grace', n: 1 });
+  await until(() => data(stream).length === 1, 10_000, 'a message after the renewal');
+  await stream.ended; // the grace is the poll cap here, under 5 s
+  expect(stream.messages().filter((m) => m.type === 'heartbeat').length).toBeGreaterThanOrEqual(3);
+  expect(data(stream)).toEqual([{ type: 'text', seq: 1, data: 'during the grace' }]);
   // the socket lives on: the next receiver gets what comes
-  await sendGet(s, { d: 'after', n: 1 });
-  expect((await collect(s, 1)).messages).toEqual([{ type: 'text', seq: 1, data: 'after' }]);
+  await sendGet(s, { d: 'after', n: 2 });
+  expect((await collect(s, 1, { ack: 1 })).messages).toEqual([{ type: 'text', seq: 2, data: 'after' }]);
 });
 
 describe('the unacked bytes bound', () => {
@@ -170,34 +180,41 @@ describe('the unacked bytes bound', () => {
   });
   afterAll(() => small.close());
 
-  test('a stream that wrote more than a quarter of MAX_BUFFERED_BYTES ends; the next, acking, gets the rest, nothing twice', async () => {
+  test('past a quarter of MAX_BUFFERED_BYTES written a stream asks to be renewed; the next, acking, ends it, gets the rest', async () => {
     const s = await create(small.base, { target: up.url });
     const session = small.relay!.get(s.socket)!;
     // ~17 KB of messages over a second or so (one upstream read could carry them all at once): the
-    // stream writes them batch by batch, and ends once past 4 KB
+    // stream writes them batch by batch, and asks for its renewal once past 4 KB
     const count = 400;
-    let ack = 0;
-    const got: number[] = [];
     await sendGet(s, { d: `drip:${count}:2`, n: 1 });
-    let streams = 0;
-    for (; ack < count && streams < 50; streams++) {
-      const stream = openStream(s, { ack });
-      const start = ack;
-      let over = false;
-      void stream.ended.then(() => (over = true));
-      // the last stream stays open (nothing more comes): it is let go once everything arrived
-      await until(() => over || data(stream).length === count - start, 20_000, 'a stream ended or everything arrived');
-      stream.abort();
-      for (const m of data(stream)) {
-        expect(m.seq).toBe(ack + 1);
-        ack = m.seq;
-        got.push(m.seq);
-      }
+    // a client as polysocket.js is: on a renewal, the next stream, acking what it has
+    const seen = new Set<number>();
+    let ack = 0;
+    let stream = openStream(s, { ack });
+    let renewed = 0;
+    while (seen.size < count && renewed < 50) {
+      const current = stream;
+      await until(
+        () => renewals(current).length === 1 || new Set([...seen, ...data(current).map((m) => m.seq)]).size === count,
+        20_000,
+        'a renewal',
+      );
+      for (const m of data(current)) seen.add(m.seq);
+      if (seen.size === count) break;
+      const at = current.lines.findIndex((l) => l.includes('"renew":true'));
+      expect(current.lines.slice(1, at).reduce((n, l) => n + Buffer.byteLength(l), 0)).toBeGreaterThan(4096);
+      ack = data(current).at(-1).seq;
+      stream = openStream(s, { ack });
+      renewed++;
+      // the next request ends the renewed stream; until then it wrote on (what it carried past the ack comes again)
+      await current.ended;
+      for (const m of data(current)) seen.add(m.seq);
+      expect(data(stream)[0]?.seq ?? ack + 1).toBe(ack + 1);
     }
-    expect(got.length).toBe(count);
-    // each stream but the last ended at the bound, with everything it wrote unacked: more than one was needed
-    expect(streams).toBeGreaterThanOrEqual(2);
-    expect((await poll(s, { ack, ttl: 0 })).body.messages).toEqual([{ type: 'heartbeat' }]);
+    stream.abort();
+    expect([...seen].sort((x, y) => x - y)).toEqual(Array.from({ length: count }, (_v, i) => i + 1));
+    expect(renewed).toBeGreaterThanOrEqual(2);
+    expect((await poll(s, { ack: count, ttl: 0 })).body.messages).toEqual([{ type: 'heartbeat' }]);
     expect(session.outbox.bufferedBytes).toBe(0);
   });
 });
