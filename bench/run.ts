@@ -9,6 +9,7 @@
  *   BENCH_ONLY=browser npm run bench  only the page-level rows, in each engine (Chromium, Firefox ESR, WebKitGTK;
  *                                   POLYSOCKET_ENGINES=chromium picks some)
  *   BENCH_ONLY=proxy npm run bench  only open times behind proxies on a 100 ms link (fallback mode, peers)
+ *   BENCH_ONLY=farlink npm run bench  only pushes, echoes and opens through a proxy 0, 100 and 300 ms away
  *   BENCH_ONLY=storm npm run bench  the reconnect storm (BENCH_STORM sockets on a relay killed)
  *                                   and one router's heap over BENCH_CREATES creates
  *   BENCH_ONLY=idle BENCH_IDLE=1000,9000 npm run bench  one relay with that many idle sockets
@@ -31,6 +32,7 @@ import { collectGarbage, inspectable } from './heap';
 import { type EngineRows, browserRows } from './browser';
 import { ALL_ENGINES, enginesToRun } from '../test/helpers/engines';
 import { proxyOpenRows, proxyOpenTable } from './proxy-open';
+import { farLinkRows, farLinkTable } from './far-link';
 import { type HeavyRow, heavyRequests } from './heavy';
 import { cpuMs, percentile } from './stats';
 import { reconnectStorm, routerMemory } from './storm';
@@ -420,6 +422,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${proxyOpenTable(await proxyOpenRows()).join('\n')}\n`);
     return;
   }
+  if (process.env.BENCH_ONLY === 'farlink') {
+    process.stdout.write(`${farLinkTable(await farLinkRows()).join('\n')}\n`);
+    return;
+  }
   if (process.env.BENCH_ONLY === 'idle') {
     process.stdout.write(`${(await manyIdle()).join('\n')}\n`);
     return;
@@ -557,9 +563,10 @@ async function main(): Promise<void> {
   const browser = await everyEngine();
   process.stderr.write('opens behind proxies on a 100 ms link, in Chromium...\n');
   const proxy = proxyOpenTable(await proxyOpenRows());
+  const farLink = farLinkTable(await farLinkRows());
   process.stderr.write(`reconnect storm (${N.storm} sockets), then ${N.routerCreates} creates on one router...\n`);
   const storm = await stormTables();
-  report(rows, heavy, browser, [...proxy, '', ...storm]);
+  report(rows, heavy, browser, [...proxy, '', ...farLink, '', ...storm]);
 }
 
 /** The reconnect storm and the router's memory over many creates (bench/storm.ts), as tables. */

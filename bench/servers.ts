@@ -9,7 +9,8 @@
  *   bare-relay  the floor for a relay: our wire format (enough for the bench's polysocket client)
  *             with nothing but forwarding. No ack retention, limits, flow control, origin checks
  *             or timers besides the poll's: what the extra hop costs before anything of ours.
- * Every kind echoes, and answers `push:<n>` by sending n numbered messages.
+ * Every kind echoes, answers `push:<n>` by sending n numbered messages and `tick:<count>:<ms>` by
+ * sending `count` timestamped 64-byte messages, one every ms.
  * Prints one JSON line {port} when listening.
  */
 import http from 'node:http';
@@ -20,12 +21,26 @@ import { corked } from '../relay/upstream';
 
 type Send = (data: string) => void;
 
-function onText(text: string, send: Send): void {
+function onText(text: string, send: Send, open: () => boolean = () => true): void {
   const push = /^push:(\d+)$/.exec(text);
+  const tick = /^tick:(\d+):(\d+)$/.exec(text);
   if (push) {
     const n = Number(push[1]);
     for (let i = 1; i <= n; i++) send(`p${i}`);
-  } else send(text);
+  } else if (tick) ticks(Number(tick[1]), Number(tick[2]), send, open);
+  else send(text);
+}
+
+/**
+ * `tick:<count>:<ms>`: one 64-byte message every ms, `T<send time, ms since the epoch>` padded
+ * with spaces: the page subtracts that from its own clock (the same machine's) for the push latency.
+ */
+function ticks(count: number, everyMs: number, send: Send, open: () => boolean): void {
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (!open() || sent++ >= count) return clearInterval(timer);
+    send(`T${(performance.timeOrigin + performance.now()).toFixed(3)}`.padEnd(64, ' '));
+  }, everyMs);
 }
 
 function listen(server: http.Server): void {
@@ -41,7 +56,12 @@ function upstream(): void {
     ws.on('error', () => undefined);
     ws.on('message', (data, isBinary) => {
       if (isBinary) ws.send(data, { binary: true });
-      else onText(data.toString(), (d) => ws.send(d));
+      else
+        onText(
+          data.toString(),
+          (d) => ws.send(d),
+          () => ws.readyState === ws.OPEN,
+        );
     });
   });
   listen(server);
@@ -52,8 +72,14 @@ function sockjs(): void {
   const SockJS = require('sockjs');
   const server = http.createServer();
   const echo = SockJS.createServer({ prefix: '/echo', log: () => undefined, heartbeat_delay: 25000, disconnect_delay: 5000 });
-  echo.on('connection', (conn: { on: (e: string, f: (d: string) => void) => void; write: Send }) => {
-    conn.on('data', (d) => onText(d, (x) => conn.write(x)));
+  echo.on('connection', (conn: { on: (e: string, f: (d: string) => void) => void; write: Send; readyState: number }) => {
+    conn.on('data', (d) =>
+      onText(
+        d,
+        (x) => conn.write(x),
+        () => conn.readyState === 1,
+      ),
+    );
   });
   echo.installHandlers(server);
   listen(server);
@@ -79,9 +105,18 @@ function socketio(): void {
   // SOCKETIO_TRANSPORTS=polling,websocket: its defaults, as a page behind a proxy meets them
   const transports = (process.env.SOCKETIO_TRANSPORTS ?? 'polling').split(',');
   const io = new Server(server, { transports, cors: { origin: true, credentials: true }, maxHttpBufferSize: 1e7 });
-  io.on('connection', (socket: { on: (e: string, f: (d: string) => void) => void; emit: (e: string, d: string) => void }) => {
-    socket.on('echo', (d) => socket.emit('echo', d));
-  });
+  io.on(
+    'connection',
+    (socket: { on: (e: string, f: (d: string) => void) => void; emit: (e: string, d: string) => void; connected: boolean }) => {
+      socket.on('echo', (d) =>
+        onText(
+          String(d),
+          (x) => socket.emit('echo', x),
+          () => socket.connected,
+        ),
+      );
+    },
+  );
   listen(server);
 }
 

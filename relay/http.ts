@@ -4,6 +4,7 @@
  * path, so it is plain node:http (no router, no middleware); everything else a relay serves goes
  * through express.
  *   GET  /j/<socket>?cb&ttl&ack            long-poll
+ *   GET  /j/<socket>?stream=1&ttl&ack      streamed receive (CORS only)
  *   GET  /s/<socket>?cb&d&t&n&c&code&reason send (JSONP)
  *   POST /s/<socket>   body d&t&n&c&...     send (form-encoded or text/plain)
  *   OPTIONS on both                         CORS preflight
@@ -21,6 +22,8 @@ import { readForm } from './form-body';
 import type { Relay } from './relay';
 import { parsePoll, parseSends } from './requests';
 import type { PollWaiter, SendAnswer, Session } from './session';
+import { streamAnswer } from './stream-answer';
+import { dropIfUnread } from './unread';
 
 const ROUTE = /^\/([js])\/([^/]*)$/;
 
@@ -71,6 +74,13 @@ function poll(
   c: RelayHttpConfig,
 ): void {
   const cb = callbackOf(query);
+  const p = parsePoll(query);
+  if (p.stream) {
+    const { session, receiver } = relay.stream(id, requestOrigin(req), p, () => streamAnswer(res, allow, c.answerWriteTimeoutMs));
+    // 'close' comes after this turn even for a stream that already ended (a socket that had closed)
+    res.on('close', () => session.streamEnded(receiver));
+    return;
+  }
   let unread = false;
   const waiter: PollWaiter = {
     answer(messages) {
@@ -86,7 +96,7 @@ function poll(
       res.destroy();
     },
   };
-  const session = relay.poll(id, requestOrigin(req), parsePoll(query), waiter);
+  const session = relay.poll(id, requestOrigin(req), p, waiter);
   // held, or answered and not read yet: the session hears when the request is over
   if (!res.writableEnded || unread) res.on('close', () => session.pollEnded(waiter));
 }
@@ -125,13 +135,4 @@ function writeAnswer(res: ServerResponse, cb: string | undefined, messages: Buff
   res.write(head);
   if (messages.length > 0) res.write(messages);
   res.end(tail);
-}
-
-function dropIfUnread(res: ServerResponse, ms: number): void {
-  const timer = setTimeout(destroyResponse, ms, res);
-  res.once('finish', () => clearTimeout(timer));
-}
-
-function destroyResponse(res: ServerResponse): void {
-  res.destroy();
 }

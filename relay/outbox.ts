@@ -103,6 +103,21 @@ export class Outbox {
     return this.view;
   }
 
+  /**
+   * The unacked messages after `seq` (docs/PROTOCOL.md §3.4: what a stream has not written yet),
+   * marking them delivered: the same kind of view as takeAll's, of the log's own bytes. Messages
+   * arrive a few at a time, so the search starts from the newest.
+   */
+  takeAfter(seq: number): Buffer {
+    const entries = this.entries;
+    let i = entries.length;
+    while (i > 0 && entries[i - 1].seq > seq) i--;
+    if (i === 0) return this.takeAll();
+    this.deliveredSeq = this.lastSeq;
+    if (i === entries.length || !this.log) return EMPTY;
+    return this.log.subarray(entries[i - 1].end - this.logStart, this.end - 1 - this.logStart);
+  }
+
   private push(seq: number, frag: string, force: boolean): boolean {
     if (!force && this.bytes + frag.length > this.maxBytes) return false;
     const length = Buffer.byteLength(frag) + 1;

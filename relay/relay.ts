@@ -13,7 +13,7 @@ import { readCounters } from '../shared/relay-counters';
 import { newTrafficStats, type Metrics, type RelaySnapshot } from '../shared/metrics';
 import type { CoordinationStore, OpenRequest, OpenResult, RelayInfo } from '../shared/store/store';
 import type { PollParams } from './requests';
-import { Session, type PollWaiter, type SessionHooks, type SessionLimits } from './session';
+import { Session, type PollWaiter, type SessionHooks, type SessionLimits, type StreamReceiver } from './session';
 import type { TargetPolicy } from './target-policy';
 import { connectUpstream } from './upstream';
 
@@ -51,6 +51,12 @@ export interface RelayDeps {
   /** Which addresses upstreams may be opened to. */
   policy: TargetPolicy;
   metrics?: Metrics;
+}
+
+/** A stream opened: its session, and what the session writes to. */
+export interface StreamOpened {
+  session: Session;
+  receiver: StreamReceiver;
 }
 
 export class Relay {
@@ -91,6 +97,8 @@ export class Relay {
       idleTimeoutMs: c.idleTimeoutMs,
       upstreamStallMs: c.upstreamStallMs,
       upstreamCloseTimeoutMs: c.upstreamCloseTimeoutMs,
+      // a quarter, where a paused upstream resumes: the stream's end brings the ack that frees it (§3.4)
+      streamMaxBytes: c.maxBufferedBytes / 4,
     };
     this.hooks = {
       onUpstreamClosed: (s, code, reason) => this.onUpstreamClosed(s, code, reason),
@@ -136,12 +144,14 @@ export class Relay {
   /** For /metrics, read at scrape time (walks the sessions: never on the message path). */
   snapshot(): RelaySnapshot {
     let pollsWaiting = 0;
+    let streamsOpen = 0;
     let bufferedBytes = 0;
     for (const s of this.sessions.values()) {
       if (s.polling) pollsWaiting++;
+      if (s.streaming) streamsOpen++;
       bufferedBytes += s.outbox.bufferedBytes;
     }
-    return { socketsOpen: this.live, sessions: this.sessions.size, pollsWaiting, bufferedBytes, stats: this.stats };
+    return { socketsOpen: this.live, sessions: this.sessions.size, pollsWaiting, streamsOpen, bufferedBytes, stats: this.stats };
   }
 
   get(id: string): Session | undefined {
@@ -153,6 +163,12 @@ export class Relay {
     const session = this.sessionFor(id, origin);
     session.poll(p.ack, p.ttlMs, waiter);
     return session;
+  }
+
+  /** §3.4: a streamed receive on socket `id`; `start` begins its answer once the request proved good. */
+  stream(id: string, origin: string | undefined, p: PollParams, start: () => StreamReceiver): StreamOpened {
+    const session = this.sessionFor(id, origin);
+    return { session, receiver: session.openStream(p.ack, p.ttlMs, start) };
   }
 
   /** §6.2: unknown and closed sockets answer alike; a socket of another page origin is refused as such. */

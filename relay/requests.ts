@@ -11,13 +11,19 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 export interface PollParams {
   /** last seq the client has; undefined: whatever the previous answer carried (seed clients) */
   ack: number | undefined;
-  /** longest wait in ms, before the relay's cap */
+  /** longest wait in ms, before the relay's cap (a stream's heartbeat interval) */
   ttlMs: number | undefined;
+  /** §3.4 `stream=1`: a streamed receive, not a poll */
+  stream: boolean;
 }
 
-/** §3: `ttl` and `ack`. */
+/** §3: `ttl` and `ack`; §3.4: `stream` (1, or 0 / absent for a poll), never with `cb`. */
 export function parsePoll(q: Fields): PollParams {
-  return { ttlMs: intParam(q, 'ttl', 0, MAX_SEQ, 'bad_ttl'), ack: intParam(q, 'ack', 0, MAX_SEQ, 'bad_ack') };
+  const stream = param(q, 'stream');
+  if (stream !== undefined && stream !== '0' && stream !== '1') throw new PolysocketError('bad_parameter', 'stream must be 1 or 0');
+  const cb = param(q, 'cb');
+  if (stream === '1' && cb !== undefined && cb !== '') throw new PolysocketError('stream_not_jsonp');
+  return { ttlMs: intParam(q, 'ttl', 0, MAX_SEQ, 'bad_ttl'), ack: intParam(q, 'ack', 0, MAX_SEQ, 'bad_ack'), stream: stream === '1' };
 }
 
 /** Every value of a parameter (repeated ones included), in order. */

@@ -32,6 +32,25 @@ export interface PollWaiter {
   drop(): void;
 }
 
+/**
+ * A streamed receive (docs/PROTOCOL.md §3.4): one HTTP answer the session writes batches of
+ * messages to as they arrive, until it ends the stream.
+ */
+export interface StreamReceiver {
+  /**
+   * Writes one line `{"ok":true,"n":<taken>,"messages":[<messages>]}`; the bytes are the outbox's own,
+   * as for `answer`. `taken`: the n of the last send the relay took (0: none), so a client learns its
+   * sends were taken as soon as what they caused comes back, even before their own answers.
+   */
+  write(messages: Buffer, taken: number): void;
+  /** Writes the line `{"ok":true,"messages":[],"renew":true}`: the client should open the next stream now. */
+  renew(): void;
+  /** Ends the answer. True when the client has not taken all of it yet, as `PollWaiter.answer`. */
+  end(): boolean;
+  /** Cuts the connection of an ended stream the client has not read (§3.3). */
+  drop(): void;
+}
+
 /** What a send's answer says (§4): the `n` of its last send, and whether all of it was a repeat. */
 export interface SendAnswer {
   n: number | null;
@@ -48,6 +67,8 @@ export interface SessionLimits extends InboxLimits {
   upstreamStallMs: number;
   /** how long an upstream gets to answer a close before its connection is cut */
   upstreamCloseTimeoutMs: number;
+  /** a stream that wrote this many bytes of messages (all unacked: acks come with requests) ends (§3.4) */
+  streamMaxBytes: number;
 }
 
 export interface SessionInfo {
@@ -79,6 +100,8 @@ export enum SessionState {
 const HEARTBEAT = Buffer.from('{"type":"heartbeat"}');
 const EMPTY = Buffer.alloc(0);
 const NO_CANCEL = (): void => undefined;
+/** the longest a stream asked to be renewed goes on (§3.4) */
+const STREAM_GRACE_MS = 5000;
 
 /**
  * Sessions with messages for a waiting poll. ws emits every message of one socket read in one
@@ -109,8 +132,19 @@ export class Session {
   readonly outbox: Outbox;
   private readonly inbox: Inbox;
   private waiter: PollWaiter | undefined;
+  /** the open stream (§3.4): it, or a poll, or neither receives, never both (§3.2) */
+  private stream: StreamReceiver | undefined;
+  /** the last seq written to the open stream */
+  private streamSeq = 0;
+  /** bytes of messages written to the open stream */
+  private streamBytes = 0;
+  /** when the open stream is asked to be renewed (its lifetime), or, once it was, when it ends; its heartbeat interval */
+  private streamEndsAt = 0;
+  /** the open stream was asked to be renewed: it ends when the next request comes, or at `streamEndsAt` */
+  private streamRenewing = false;
+  private streamBeatMs = 0;
   /** the answer the client has not read yet: at most one per socket (§3.3), whatever a client does */
-  private unread: PollWaiter | undefined;
+  private unread: PollWaiter | StreamReceiver | undefined;
   /**
    * One timer per session, re-armed lazily: `deadline` is when the current wait ends (the poll's
    * ttl while a poll waits, the idle timeout otherwise); the timer may fire early and re-arm for
@@ -171,8 +205,64 @@ export class Session {
     return this.waiter !== undefined;
   }
 
+  /** a stream is open (§3.4) */
+  get streaming(): boolean {
+    return this.stream !== undefined;
+  }
+
   /** §3: a long-poll. Acks what the client has, then answers at once or holds `waiter`. */
   poll(ack: number | undefined, ttlMs: number | undefined, waiter: PollWaiter): void {
+    this.acknowledge(ack);
+    this.release(EMPTY); // §3.2 one poll at a time: a newer poll answers the older one at once
+    this.endStream();
+    if (this.outbox.size > 0) {
+      this.hooks.stats.pollsWithMessages++;
+      this.deliver(waiter, this.outbox.takeAll());
+      this.waitIdle();
+      return;
+    }
+    this.waiter = waiter;
+    this.waitUntil(performance.now() + Math.min(ttlMs ?? this.limits.pollMaxTtlMs, this.limits.pollMaxTtlMs));
+  }
+
+  /**
+   * §3.4: a streamed receive. Acks like a poll, ends the poll or stream before it (§3.2), writes
+   * everything unacked at once and every later message as it arrives, a heartbeat every `ttlMs`,
+   * until the socket's close is written. Once its lifetime (the poll cap) or its bytes bound passes it
+   * asks to be renewed and goes on writing until the client's next request (which acks) ends it, or
+   * a grace time passes: the client's next stream is open before this one ends, with no gap between.
+   * `start` begins the HTTP answer, once the request proved good.
+   */
+  openStream(ack: number | undefined, ttlMs: number | undefined, start: () => StreamReceiver): StreamReceiver {
+    this.acknowledge(ack);
+    this.release(EMPTY);
+    this.endStream();
+    // started only once the request is known good: an error is still a whole answer of its own
+    const receiver = start();
+    const now = performance.now();
+    this.stream = receiver;
+    this.streamSeq = ack ?? this.outbox.deliveredSeq;
+    this.streamBytes = 0;
+    this.streamRenewing = false;
+    this.streamEndsAt = now + this.limits.pollMaxTtlMs;
+    // a heartbeat at most every 100 ms: ttl=0, a poll's "answer at once", means nothing to a stream
+    this.streamBeatMs = Math.max(100, Math.min(ttlMs ?? this.limits.pollMaxTtlMs, this.limits.pollMaxTtlMs));
+    this.hooks.stats.streamsOpened++;
+    if (this.outbox.lastSeq > this.streamSeq) this.writeStream();
+    if (this.stream === receiver) this.waitUntil(Math.min(now + this.streamBeatMs, this.streamEndsAt));
+    return receiver;
+  }
+
+  /** The HTTP request behind `receiver` is over: the client went away, or read (or was cut from) its end. */
+  streamEnded(receiver: StreamReceiver): void {
+    if (this.unread === receiver) this.unread = undefined;
+    if (this.stream !== receiver) return;
+    this.stream = undefined;
+    this.waitIdle();
+  }
+
+  /** Acks what the client has (§3.1), lets a paused upstream flow again, and lets a closed socket go once its close is acked. */
+  private acknowledge(ack: number | undefined): void {
     if (this.state === SessionState.Removed) throw new PolysocketError('unknown_socket');
     if (ack !== undefined && ack > this.outbox.lastSeq) {
       throw new PolysocketError('bad_ack', `ack=${ack} is beyond the last seq sent (${this.outbox.lastSeq})`);
@@ -188,15 +278,6 @@ export class Session {
       this.remove();
       throw new PolysocketError('unknown_socket');
     }
-    this.release(EMPTY); // §3.2 one poll at a time: a newer poll answers the older one at once
-    if (this.outbox.size > 0) {
-      this.hooks.stats.pollsWithMessages++;
-      this.deliver(waiter, this.outbox.takeAll());
-      this.waitIdle();
-      return;
-    }
-    this.waiter = waiter;
-    this.waitUntil(performance.now() + Math.min(ttlMs ?? this.limits.pollMaxTtlMs, this.limits.pollMaxTtlMs));
   }
 
   /** The HTTP request behind `waiter` is over: it went away unanswered, or its answer was read (or cut). */
@@ -407,7 +488,7 @@ export class Session {
    * one poll answer: a microtask runs right after that callback, without waiting a loop turn.
    */
   private scheduleFlush(): void {
-    if (this.flushScheduled || !this.waiter) return;
+    if (this.flushScheduled || (!this.waiter && !this.stream)) return;
     this.flushScheduled = true;
     if (toFlush.push(this) === 1) void RESOLVED.then(flushAll);
   }
@@ -416,6 +497,50 @@ export class Session {
   flush(): void {
     this.flushScheduled = false;
     if (this.waiter && this.outbox.size > 0) this.release(this.outbox.takeAll());
+    else if (this.stream && this.outbox.lastSeq > this.streamSeq) this.writeStream();
+  }
+
+  /**
+   * Writes what the open stream has not carried yet, as one line; ends the stream once it carried
+   * the close, and asks for its renewal past its bound of bytes: the client's next request acks them (§3.4).
+   */
+  private writeStream(): void {
+    const stream = this.stream;
+    if (!stream) return;
+    const messages = this.outbox.takeAfter(this.streamSeq);
+    this.streamSeq = this.outbox.lastSeq;
+    this.streamBytes += messages.length;
+    stream.write(messages, this.inbox.nextN - 1);
+    if (this.closeSeq && this.streamSeq >= this.closeSeq) this.endStream();
+    else if (this.streamBytes > this.limits.streamMaxBytes) this.renewStream();
+  }
+
+  /**
+   * Asks the client for its next stream and keeps writing to this one meanwhile, for a grace time
+   * (at most 5 s, or the poll cap where that is shorter): a client that does not renew (an older
+   * one, or one whose request is lost) still gets an end, and opens the next then.
+   */
+  private renewStream(): void {
+    const stream = this.stream;
+    if (!stream || this.streamRenewing) return;
+    this.streamRenewing = true;
+    stream.renew();
+    const now = performance.now();
+    this.streamEndsAt = now + Math.min(STREAM_GRACE_MS, this.limits.pollMaxTtlMs);
+    this.waitUntil(Math.min(now + this.streamBeatMs, this.streamEndsAt));
+  }
+
+  /** Ends the open stream, if any: the client opens the next with its ack. */
+  private endStream(): void {
+    const stream = this.stream;
+    if (!stream) return;
+    this.stream = undefined;
+    if (stream.end()) {
+      const older = this.unread;
+      this.unread = stream;
+      if (older !== stream) older?.drop();
+    }
+    this.waitIdle();
   }
 
   private release(messages: Buffer): void {
@@ -466,9 +591,16 @@ export class Session {
     this.timerAt = Number.POSITIVE_INFINITY;
     if (this.state === SessionState.Removed) return;
     // Timers fire on whole milliseconds; under one to go counts as due.
-    if (this.deadline - performance.now() >= 1) this.armTimer(this.deadline);
+    const now = performance.now();
+    if (this.deadline - now >= 1) this.armTimer(this.deadline);
     else if (this.waiter) this.release(HEARTBEAT);
-    else {
+    else if (this.stream) {
+      if (this.streamEndsAt - now >= 1) {
+        this.stream.write(HEARTBEAT, this.inbox.nextN - 1);
+        this.waitUntil(Math.min(now + this.streamBeatMs, this.streamEndsAt));
+      } else if (this.streamRenewing) this.endStream();
+      else this.renewStream();
+    } else {
       this.endUpstream(1001, 'client stopped polling');
       this.remove();
     }
@@ -481,6 +613,7 @@ export class Session {
     clearTimeout(this.timer);
     this.releaseHeld();
     this.release(EMPTY);
+    this.endStream();
     this.hooks.onRemoved(this);
   }
 }

@@ -13,6 +13,7 @@ export const ERRORS = {
   bad_ttl: { status: 400, message: 'ttl must be a whole number of milliseconds' },
   bad_ack: { status: 400, message: 'ack must be a whole number no greater than the last seq delivered' },
   bad_close: { status: 400, message: 'close code must be 1000 or 3000-4999 and reason at most 123 bytes' },
+  stream_not_jsonp: { status: 400, message: 'stream=1 is for CORS requests: a script (cb) cannot read a stream' },
   chunk_type_mismatch: { status: 400, message: 'every chunk of a continued send must carry the same t' },
   out_of_order: { status: 409, message: 'n is ahead of the next expected send; resend the missing ones first' },
   not_found: { status: 404, message: 'no such endpoint' },

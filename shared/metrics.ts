@@ -11,10 +11,12 @@ export interface TrafficStats extends RelayCounters {
   pollsHeartbeat: number;
   /** answered empty: superseded by a newer poll, or the socket went away */
   pollsEmpty: number;
+  /** streamed receives opened (docs/PROTOCOL.md §3.4) */
+  streamsOpened: number;
 }
 
 export function newTrafficStats(): TrafficStats {
-  return { ...zeroCounters(), pollsWithMessages: 0, pollsHeartbeat: 0, pollsEmpty: 0 };
+  return { ...zeroCounters(), pollsWithMessages: 0, pollsHeartbeat: 0, pollsEmpty: 0, streamsOpened: 0 };
 }
 
 /** What a relay reports at scrape time. */
@@ -22,6 +24,7 @@ export interface RelaySnapshot {
   socketsOpen: number;
   sessions: number;
   pollsWaiting: number;
+  streamsOpen: number;
   bufferedBytes: number;
   stats: TrafficStats;
 }
@@ -68,6 +71,7 @@ export class Metrics {
     gauge('polysocket_sockets_open', 'sockets whose upstream is open', (s) => s.socketsOpen);
     gauge('polysocket_sessions', 'sessions held, closed ones waiting for their close to be fetched included', (s) => s.sessions);
     gauge('polysocket_polls_waiting', 'long-polls being held', (s) => s.pollsWaiting);
+    gauge('polysocket_streams_open', 'streamed receives open', (s) => s.streamsOpen);
     gauge('polysocket_buffered_bytes', 'unacked bytes waiting for clients', (s) => s.bufferedBytes);
     const counter = (name: string, help: string, pairs: [string, (t: TrafficStats) => number][]) =>
       new Counter({
@@ -100,6 +104,15 @@ export class Metrics {
         this.inc({ answer: 'messages' }, t.pollsWithMessages);
         this.inc({ answer: 'heartbeat' }, t.pollsHeartbeat);
         this.inc({ answer: 'empty' }, t.pollsEmpty);
+      },
+    });
+    new Counter({
+      name: 'polysocket_streams_total',
+      help: 'streamed receives opened',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(snapshot().stats.streamsOpened);
       },
     });
   }

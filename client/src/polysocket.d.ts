@@ -11,8 +11,15 @@ export interface PolySocketConfig {
   token?: string | (() => string) | ((done: (token: string) => void) => void);
   /** use the long-poll tunnel even where native WebSocket exists (and install it as window.WebSocket) */
   force?: boolean;
-  /** always send with JSONP GET, never cross-origin POST */
+  /** always send with JSONP GET, never cross-origin POST (and long-poll) */
   forceJsonp?: boolean;
+  /**
+   * receive over a stream where the browser can read one as it arrives (CORS XHR), default true;
+   * false: long-poll (docs/CLIENT.md, "Receive paths")
+   */
+  stream?: boolean;
+  /** ms a stream's prelude may take (at least; 4 create round trips if longer) before the page long-polls (default 2000) */
+  streamPrelude?: number;
   /**
    * fallback mode (default true): where the browser has WebSocket, try it first and go on over the
    * tunnel if it fails before open or is not open within `fallbackAfter`; false hands back the
@@ -59,6 +66,12 @@ export type PolySocketInstance = WebSocket & {
    * then (undefined on a native WebSocket). The `error` event carries the same in `message`.
    */
   readonly errorCode?: string | null;
+  /**
+   * How the tunnel receives: 'stream' (one streamed answer at a time) or 'poll' (long-polling,
+   * where the browser cannot read a stream, the page is JSONP-only, or a proxy buffered a stream);
+   * null until the tunnel opened and on the native path (undefined on a native WebSocket)
+   */
+  readonly receive?: 'stream' | 'poll' | null;
 };
 
 export interface PolySocketConstructor {

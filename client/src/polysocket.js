@@ -37,6 +37,11 @@
     force: false,
     // send with JSONP GETs only, never a cross-origin POST (pages whose CSP or proxy refuses CORS)
     forceJsonp: false,
+    // receive over a stream where the browser can read one (CORS XHR); false: long-poll
+    stream: true,
+    // a stream whose prelude has not come by then (at least this, or 4 create round trips) is
+    // being buffered by a proxy: this router's sockets long-poll (docs/CLIENT.md)
+    streamPrelude: 2000,
     // try the native WebSocket first and go on over the tunnel if it fails before open (a proxy
     // that kills the upgrade); false: hand back the native WebSocket as it is
     fallback: true,
@@ -263,6 +268,91 @@
     if (corsXhr) return true;
     // XDomainRequest only talks to the page's own scheme.
     return !!window.XDomainRequest && base.indexOf(window.location.protocol) === 0;
+  }
+
+  /** Where a stream can be read as it arrives: CORS XHR (readyState 3 with the text so far), not JSONP-only. */
+  function canStream(base) {
+    return cfg.stream !== false && !cfg.forceJsonp && corsXhr && canPost(base);
+  }
+
+  // routers whose streams a proxy buffered, for this page: their later sockets long-poll at once
+  var streamBuffered = {};
+
+  // fetch with a body reader (and a way to abort it): its chunks reach the page as they arrive
+  var FETCH_STREAM = (function () {
+    try {
+      return typeof window.fetch === 'function' && typeof window.ReadableStream === 'function' &&
+        typeof window.TextDecoder === 'function' && typeof window.AbortController === 'function';
+    } catch (e) {
+      return false;
+    }
+  })();
+
+  /**
+   * Reads a streamed GET as it arrives: `onText(text)` for each piece, then `onEnd(status, text)`
+   * once it is over (status 0: no answer; a status other than 200 with the whole answer's text).
+   * Returns an abort. By fetch where the browser reads bodies as streams; else by CORS XHR, whose
+   * progress Chromium hands the page at most every 50 ms (docs/CLIENT.md, "Receive paths").
+   */
+  function streamGet(url, onText, onEnd) {
+    var over = false;
+    function end(status, text) {
+      if (over) return;
+      over = true;
+      onEnd(status, text);
+    }
+    if (FETCH_STREAM) {
+      var controller = new window.AbortController();
+      var failed = function () {
+        end(0, '');
+      };
+      window.fetch(url, { method: 'GET', mode: 'cors', credentials: 'same-origin', cache: 'no-store', signal: controller.signal })
+        .then(function (res) {
+          if (over) return;
+          if (res.status !== 200 || !res.body) {
+            return res.text().then(function (text) {
+              end(res.status, text);
+            }, failed);
+          }
+          var reader = res.body.getReader();
+          var decoder = new window.TextDecoder('utf-8');
+          var pump = function () {
+            reader.read().then(function (chunk) {
+              if (over) return;
+              if (chunk.done) return end(200, '');
+              onText(decoder.decode(chunk.value, { stream: true }));
+              if (!over) pump();
+            }, failed);
+          };
+          pump();
+        }, failed);
+      return function () {
+        over = true;
+        controller.abort();
+      };
+    }
+    var req = new window.XMLHttpRequest();
+    var seen = 0;
+    req.open('GET', url, true);
+    req.onreadystatechange = function () {
+      if (over || req.readyState < 3) return;
+      if (req.readyState === 4 && req.status !== 200) return end(req.status, req.responseText);
+      var text = req.responseText || '';
+      if (text.length > seen) {
+        var chunk = text.substring(seen);
+        seen = text.length;
+        onText(chunk);
+      }
+      if (req.readyState === 4) end(200, '');
+    };
+    req.send(null);
+    return function () {
+      over = true;
+      req.onreadystatechange = noop;
+      try {
+        req.abort();
+      } catch (ignore) {}
+    };
   }
 
   function post(url, body, timeoutMs, done) {
@@ -529,6 +619,8 @@
     var direct = viaNative && !fellBack(cfg.router);
     /** which path the socket takes: 'websocket' (the browser's own) or 'polling' (the tunnel) */
     self.transport = direct ? 'websocket' : 'polling';
+    /** how the tunnel receives: 'stream' or 'poll' (long-polling); null until the tunnel opened, and on the native path */
+    self.receive = null;
     /** why the socket failed (a /create, poll or send error code, or connection_lost); null while it has not */
     self.errorCode = null;
     if (!ACCESSORS) self.onopen = self.onmessage = self.onerror = self.onclose = null;
@@ -554,6 +646,11 @@
     self._post = false;
     self._sending = false;
     self._polling = false;
+    // the open stream's abort (called when the socket ends), and the create's round trip in ms
+    self._rx = null;
+    // a stream asked to be renewed, still delivering until its successor reached the relay
+    self._rxOld = null;
+    self._createMs = 0;
     self._flushQueued = false;
     // since when requests have been failing (0: they are not), and whether /alive is being asked
     self._since = 0;
@@ -951,7 +1048,9 @@
       protocols: self._protocols.length ? self._protocols.join(',') : undefined,
       token: token || undefined
     });
+    var asked = new Date().getTime();
     jsonp(url, cfg.createTimeout, function (err, r) {
+      self._createMs = new Date().getTime() - asked;
       if (self._readyState === CLOSED) {
         // closed while connecting (or the page left): the relay holds a socket nobody will use
         if (r && r.ok) leave(r.url, r.socket);
@@ -965,6 +1064,7 @@
       self._run = r.run || '';
       set(self, 'protocol', r.protocol || '');
       self._post = canPost(self._base);
+      self.receive = canStream(self._base) && !streamBuffered['$' + cfg.router] ? 'stream' : 'poll';
       if (self._readyState === CLOSING) {
         // close() was called while connecting: release the relay's socket, fail this one.
         self._request([{ t: 'c', d: '', n: 1 }], noop);
@@ -978,13 +1078,169 @@
       // A script pending before onload holds the page's load event (and the busy spinner) for a
       // whole poll: the first long-poll waits for load.
       whenLoaded(function () {
-        self._poll(0);
+        self._receive(0);
       });
       self._flush();
     });
   };
 
-  /* polling: one long-poll at a time, acking what arrived; a failed poll is retried with the same ack */
+  /* receiving: one stream or long-poll at a time, acking what arrived; a failed one is retried with the same ack */
+
+  proto._receive = function (failures) {
+    if (this.receive === 'stream') this._stream(failures);
+    else this._poll(failures);
+  };
+
+  /**
+   * Fires the messages of an answer (or a stream's line) in seq order, skipping seqs it has (an
+   * answer thought lost, or a stream re-sending after one that was cut). False once the socket ended.
+   */
+  proto._take = function (msgs) {
+    for (var i = 0; i < msgs.length; i++) {
+      var m = msgs[i];
+      if (m.seq) {
+        if (m.seq <= this._ack) continue;
+        this._ack = m.seq;
+      }
+      if (m.type === 'text') fire(this, 'message', { data: m.data, origin: this._origin(), lastEventId: '' });
+      else if (m.type === 'binary') fire(this, 'message', { data: this._binary(m.data), origin: this._origin(), lastEventId: '' });
+      else if (m.type === 'close') {
+        // the relay keeps a closed socket until its close is acked: ack it now, expecting nothing back
+        jsonp(this._base + '/j/' + this._sid + '?' + query({ ttl: 0, ack: m.seq, from: FROM }), 15000, noop);
+        this._closed(m.code, m.reason);
+        return false;
+      }
+      if (this._readyState === CLOSED) return false;
+    }
+    return true;
+  };
+
+  /**
+   * docs/PROTOCOL.md §3.4: one streamed receive. Complete lines are read from the text so far as
+   * it grows; when the relay ends the stream the next opens at once, with the ack. A prelude that
+   * has not come within the bound means a proxy holds the answer until it is whole: the stream is
+   * let go (what it would carry is re-sent) and this router's sockets long-poll from then on.
+   */
+  proto._stream = function (failures, renewal) {
+    var self = this;
+    if (self._readyState === CLOSED || (self._polling && !renewal)) return;
+    self._polling = true;
+    var buf = '';
+    var prelude = false;
+    var over = false;
+    // asked to be renewed: the next stream is open, this one delivers until the relay ends it
+    var retired = false;
+    var heard = new Date().getTime();
+    var stopGet = noop;
+    var preludeTimer = null;
+    var silentTimer = null;
+    function end() {
+      over = true;
+      clearT(preludeTimer);
+      clearT(silentTimer);
+      if (self._rx === abort) {
+        self._rx = null;
+        self._polling = false;
+      }
+      if (self._rxOld === abort) self._rxOld = null;
+    }
+    function abort() {
+      end();
+      stopGet();
+    }
+    function toPolling() {
+      streamBuffered['$' + cfg.router] = true;
+      self.receive = 'poll';
+      self._poll(0);
+    }
+    // Nothing at all, not even a heartbeat, for longer than the heartbeat interval and more: a
+    // dead link. One timer per stream, checked when it fires, not re-armed per message.
+    function watchSilence(ms) {
+      silentTimer = later(function () {
+        var quiet = new Date().getTime() - heard;
+        if (quiet < cfg.ttl + 15000) return watchSilence(cfg.ttl + 15000 - quiet);
+        abort();
+        if (!retired) self._retry('_poll', failures);
+      }, ms);
+    }
+    /** Takes one line: the prelude, or a batch; false once the stream was let go. */
+    function line(text) {
+      if (/^\s*$/.test(text)) {
+        prelude = true;
+        return true;
+      }
+      var r;
+      try {
+        r = parseJson(text);
+      } catch (e) {
+        // not a line of ours (a proxy's page, say): let the stream go and try again
+        abort();
+        if (!retired) self._retry('_poll', failures);
+        return false;
+      }
+      self._since = 0;
+      failures = 0;
+      if (!r.ok) {
+        abort();
+        self._gone(1006, '', r.error);
+        return false;
+      }
+      if (r.n) self._taken(r.n);
+      if (!self._take(r.messages)) {
+        abort();
+        return false;
+      }
+      if (r.renew && !retired) {
+        // the relay asks for the next stream: opened now, while this one goes on until it arrives
+        retired = true;
+        self._rxOld = abort;
+        self._stream(0, true);
+      }
+      return true;
+    }
+    function onText(chunk) {
+      if (over || self._readyState === CLOSED) return;
+      heard = new Date().getTime();
+      buf += chunk;
+      var at = 0;
+      var nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        var text = buf.substring(at, nl);
+        at = nl + 1;
+        if (!line(text)) return;
+        nl = buf.indexOf('\n', at);
+      }
+      buf = buf.substring(at);
+    }
+    function onEnd(status, text) {
+      if (over || self._readyState === CLOSED) return;
+      end();
+      if (retired) return;
+      if (status !== 200) {
+        // an error is a whole JSON answer (docs/PROTOCOL.md §3.4); no answer, or a proxy's 5xx, is retried
+        var answer = null;
+        try {
+          answer = status === 0 ? null : parseJson(text);
+        } catch (e) {
+          answer = null;
+        }
+        if (answer && answer.ok === false && status < 500) return self._gone(1006, '', answer.error);
+        return self._retry('_poll', failures);
+      }
+      // the relay ended the stream: the next opens at once; one that ended without its prelude is no stream to use
+      if (prelude) self._stream(0);
+      else toPolling();
+    }
+    var url = self._base + '/j/' + self._sid + '?' + query({ stream: 1, ttl: cfg.ttl, ack: self._ack, from: FROM });
+    preludeTimer = later(function () {
+      if (prelude || over) return;
+      abort();
+      toPolling();
+    }, Math.max(cfg.streamPrelude, 4 * self._createMs));
+    watchSilence(cfg.ttl + 15000);
+    self._rx = abort;
+    stopGet = streamGet(url, onText, onEnd);
+  };
 
   proto._poll = function (failures) {
     var self = this;
@@ -1001,23 +1257,7 @@
         return self._gone(1006, '', r.error);
       }
       self._since = 0;
-      var msgs = r.messages;
-      for (var i = 0; i < msgs.length; i++) {
-        var m = msgs[i];
-        if (m.seq) {
-          if (m.seq <= self._ack) continue; // already delivered by an answer that was thought lost
-          self._ack = m.seq;
-        }
-        if (m.type === 'text') fire(self, 'message', { data: m.data, origin: self._origin(), lastEventId: '' });
-        else if (m.type === 'binary') fire(self, 'message', { data: self._binary(m.data), origin: self._origin(), lastEventId: '' });
-        else if (m.type === 'close') {
-          // the relay keeps a closed socket until its close is acked: ack it now, expecting nothing back
-          jsonp(self._base + '/j/' + self._sid + '?' + query({ ttl: 0, ack: m.seq, from: FROM }), 15000, noop);
-          return self._closed(m.code, m.reason);
-        }
-        if (self._readyState === CLOSED) return;
-      }
-      self._poll(0);
+      if (self._take(r.messages)) self._poll(0);
     });
   };
 
@@ -1049,15 +1289,21 @@
       // The relay no longer has the socket: the poll learns how it closed and reports that.
       if (!r.ok && r.error === 'unknown_socket') return;
       // Everything below the expected n was taken (all of the batch, when ok).
-      var taken = r.ok ? batch[batch.length - 1].n + 1 : r.expected || 0;
-      while (self._queue.length && self._queue[0].n && self._queue[0].n < taken) {
-        set(self, 'bufferedAmount', self._bufferedAmount - self._queue.shift().whole);
-      }
+      self._taken(r.ok ? batch[batch.length - 1].n : (r.expected || 1) - 1);
       if (!r.ok) {
         return self._gone(r.error === 'message_too_large' || r.error === 'too_many_chunks' ? 1009 : 1006, '', r.error);
       }
       self._flush();
     });
+  };
+
+  /**
+   * The relay took every send up to `n`: they leave the queue and bufferedAmount. Told by a send's
+   * answer, or sooner by a stream's line (docs/PROTOCOL.md §3.4), as an echo can come before it.
+   */
+  proto._taken = function (n) {
+    var q = this._queue;
+    while (q.length && q[0].n && q[0].n <= n) set(this, 'bufferedAmount', this._bufferedAmount - q.shift().whole);
   };
 
   /** The sends for the next request: one chunk, or as many whole messages as fit. */
@@ -1153,7 +1399,7 @@
     self._timers[what] = later(function () {
       self._timers[what] = null;
       self._watchRelay();
-      if (what === '_poll') self._poll((failures || 0) + 1);
+      if (what === '_poll') self._receive((failures || 0) + 1);
       else self._flush();
     }, delay);
   };
@@ -1202,6 +1448,9 @@
 
   proto._finish = function () {
     set(this, 'readyState', CLOSED);
+    // the relay ends the stream too, after the close; a socket that failed or left lets it go now
+    if (this._rx) this._rx();
+    if (this._rxOld) this._rxOld();
     for (var i = 0; i < live.length; i++) if (live[i] === this) live.splice(i--, 1);
     for (var k in this._timers) if (this._timers[k]) clearT(this._timers[k]);
     this._timers = {};

@@ -58,6 +58,8 @@ interface Probe {
 const PROBE = ([url, n]: [string, number]): Promise<Probe> =>
   new Promise((resolve) => {
     const ws = new WebSocket(url);
+    // kept, for a test that closes them
+    (window as any).probed = ((window as any).probed ?? []).concat(ws);
     const initially = (ws as any).transport;
     const events: string[] = [];
     const echoed: string[] = [];
@@ -349,10 +351,14 @@ describe.each(enginesToRun(DEFAULT_ENGINES))('%s', (name) => {
         const r = await page.evaluate(PROBE, [up.url, 5] as [string, number]);
         expect([r.transport, r.echoed]).toEqual(['polling', ['m0', 'm1', 'm2', 'm3', 'm4']]);
       }
-      const tunnel = squid!.accessLog().filter((l) => /\/(create|j\/|s\/)/.test(l));
-      expect(tunnel.length).toBeGreaterThan(4);
-      expect(tunnel.filter((l) => /HIT/.test(l))).toEqual([]);
+      // closing the sockets ends their streams (docs/PROTOCOL.md §3.4); squid logs a request once it ended
+      await page.evaluate(() => (window as any).probed.forEach((ws: WebSocket) => ws.close()));
       await b!.close(page);
+      const tunnel = () => squid!.accessLog().filter((l) => /\/(create|j\/|s\/)/.test(l));
+      // squid logs no query: a stream is the /j/ answer of text/plain
+      await until(() => tunnel().filter((l) => /\/j\/\S+ .* text\/plain$/.test(l)).length >= 2, 30_000, "both sockets' streams logged");
+      expect(tunnel().length).toBeGreaterThan(4);
+      expect(tunnel().filter((l) => /HIT/.test(l))).toEqual([]);
     });
   });
 

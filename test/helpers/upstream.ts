@@ -2,6 +2,7 @@
  * A real `ws` upstream for tests. It echoes, and obeys a few text commands:
  *   close:<code>:<reason>  closes with that code and reason
  *   push:<n>               sends n numbered text messages (p1..pn)
+ *   drip:<n>:<ms>          sends p1..pn one every ms milliseconds (a steady push)
  *   big:<n>                sends one text message of n bytes
  *   stall                  stops reading (its TCP buffers fill, the relay's backlog grows)
  *   flood                  sends 16 KB messages as fast as the relay reads them, until closed (at most 60 s)
@@ -61,11 +62,13 @@ export async function startUpstream(opts: { protocols?: string[]; echo?: boolean
       const close = /^close:(\d+):(.*)$/.exec(text);
       const push = /^push:(\d+)$/.exec(text);
       const big = /^big:(\d+)$/.exec(text);
+      const drip = /^drip:(\d+):(\d+)$/.exec(text);
       if (close) ws.close(Number(close[1]), close[2]);
       else if (big) ws.send('x'.repeat(Number(big[1])));
       else if (text === 'stall') (ws as unknown as { _socket: { pause(): void } })._socket.pause();
       else if (push) for (let i = 1; i <= Number(push[1]); i++) ws.send(`p${i}`);
       else if (text === 'flood') flood(ws);
+      else if (drip) dripTo(ws, Number(drip[1]), Number(drip[2]));
       else if (opts.echo !== false) ws.send(data, { binary: isBinary });
     });
   });
@@ -88,6 +91,14 @@ export async function startUpstream(opts: { protocols?: string[]; echo?: boolean
         server.closeAllConnections();
       }),
   };
+}
+
+function dripTo(ws: WebSocket, count: number, everyMs: number): void {
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (ws.readyState !== ws.OPEN || sent >= count) return clearInterval(timer);
+    ws.send(`p${++sent}`);
+  }, everyMs);
 }
 
 function flood(ws: WebSocket): void {

@@ -132,3 +132,28 @@ describe('one encoding, however many polls', () => {
     expect(parse(after).map((m) => m.data)).toEqual(['x'.repeat(1000), 'y', 'z']);
   });
 });
+
+describe('§3.4 what a stream has not carried yet', () => {
+  test('takeAfter(seq) is the unacked messages after seq, the same bytes as the log, and marks them delivered', () => {
+    const box = new Outbox(1024);
+    for (const d of ['a', 'b', 'c']) box.pushText(d);
+    expect(parse(box.takeAfter(1)).map((m) => m.data)).toEqual(['b', 'c']);
+    expect(box.deliveredSeq).toBe(3);
+    expect(box.takeAfter(3).length).toBe(0);
+    expect(parse(box.takeAfter(0)).map((m) => m.data)).toEqual(['a', 'b', 'c']);
+    box.ack(1);
+    box.pushText('d');
+    expect(parse(box.takeAfter(3)).map((m) => m.data)).toEqual(['d']);
+    // a seq already acked: everything unacked
+    expect(parse(box.takeAfter(0)).map((m) => m.data)).toEqual(['b', 'c', 'd']);
+  });
+
+  test('across a grown log the views stay right', () => {
+    const box = new Outbox(1 << 20);
+    for (let i = 1; i <= 500; i++) box.pushText(`m${i}`);
+    box.ack(100);
+    for (let i = 501; i <= 1000; i++) box.pushText(`m${i}`);
+    const after = parse(box.takeAfter(900));
+    expect(after.map((m) => m.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 901 + i));
+  });
+});

@@ -51,6 +51,7 @@ const LIMITS: SessionLimits = {
   idleTimeoutMs: 5000,
   upstreamStallMs: 3000,
   upstreamCloseTimeoutMs: 500,
+  streamMaxBytes: 256,
 };
 
 function setup(limits: Partial<SessionLimits> = {}) {
