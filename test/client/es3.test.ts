@@ -29,8 +29,10 @@ test('every request names the client version; the bundle is served with its vers
   expect(dist('polysocket.js')).toContain("'polysocket.js-' + VERSION");
 });
 
-test('min+gzip stays under 8 KB', () => {
-  expect(gzipSync(dist('polysocket.min.js'), { level: 9 }).length).toBeLessThan(8 * 1024);
+// 8 KB until the streamed receive (docs/CLIENT.md, "Receive paths"): its two readers, the
+// prelude fallback and renewal cost about 0.9 KB (7.8 KB before, 8.7 KB with them)
+test('min+gzip stays under 9 KB', () => {
+  expect(gzipSync(dist('polysocket.min.js'), { level: 9 }).length).toBeLessThan(9 * 1024);
 });
 
 test('the client source passes ESLint configured for ES3, and that config refuses ES5 syntax and stray globals', async () => {
