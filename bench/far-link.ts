@@ -1,14 +1,14 @@
 /**
- * Issue #25, far from the relay (BENCH_ONLY=farlink): Debian's Chromium through squid (CONNECT
- * allowed, no cache) with the delay shim between browser and proxy, on round trips of 0, 100 and
+ * Issue #25, far from the relay (BENCH_ONLY=farlink): a browser through squid (CONNECT allowed,
+ * no cache; Debian's Chromium in the full run, POLYSOCKET_ENGINES for Firefox and WebKit) with
+ * the delay shim between browser and proxy, on round trips of 0, 100 and
  * 300 ms. Per row: open time, push latency (the server sends a timestamped 64-byte message every
  * 20 ms; the page subtracts the stamp from its own clock, the same machine's), msgs/s of a burst
  * (2,000 pushed at once, first to last arrival) and echo round trips. Rows are taken round-robin,
  * a fresh page each round, as the other browser rows.
  */
-import type { Browser } from 'playwright-core';
 import { polysocket, server, stop } from '../test/harness/processes';
-import { launchChromium } from '../test/helpers/browser';
+import { type Engine, type EngineName, launchEngine } from '../test/helpers/engines';
 import { type DelayShim, startDelayShim } from '../test/helpers/delay-shim';
 import { startSquid } from '../test/helpers/proxies';
 import { startBenchPages } from './page-server';
@@ -79,7 +79,8 @@ window.far = {
 };
 </script>`;
 
-export async function farLinkRows(): Promise<FarRow[]> {
+/** The far-link rows in one engine; `version`: the browser's product and version. */
+export async function farLinkRows(engineName: EngineName = 'chromium'): Promise<{ version: string; rows: FarRow[] }> {
   const upstream = await server('upstream');
   const aio = await polysocket('start', { SUBDOMAINS: 'false' });
   const sockjs = await server('sockjs');
@@ -151,14 +152,14 @@ export async function farLinkRows(): Promise<FarRow[]> {
 
   const squid = await startSquid({ connect: 'any' });
   const shims: DelayShim[] = [];
-  const browsers: Browser[] = [];
+  const browsers: Engine[] = [];
   const rows: FarRow[] = [];
   try {
-    const links: { rttMs: number; browser: Browser }[] = [];
+    const links: { rttMs: number; browser: Engine }[] = [];
     for (const rttMs of RTTS) {
       const shim = await startDelayShim(squid.port, rttMs / 2);
       shims.push(shim);
-      const browser = await launchChromium({ proxy: shim.url });
+      const browser = await launchEngine(engineName, { proxy: shim.url });
       browsers.push(browser);
       links.push({ rttMs, browser });
     }
@@ -171,14 +172,15 @@ export async function farLinkRows(): Promise<FarRow[]> {
         const c = cases[i];
         const row = rows[i];
         if (row.error) continue;
-        const context = await c.browser.newContext();
+        // a page of its own (in Chromium and Firefox a fresh context; WebKit's tabs share their storage)
+        const page = await c.browser.newPage();
         process.stderr.write(`far link: ${c.name}, ${c.rttMs} ms, round ${round + 1}\n`);
         // every step bounded: a row that stalls is reported as such, not waited for
         const step = <T>(what: string, p: Promise<T>) => withTimeout(p, 60_000, () => new Error(`${what}: no answer within 60 s`));
         try {
-          const page = await context.newPage();
-          await page.goto(`${origin}/f.html?head=${encodeURIComponent(c.head)}`);
-          const opened = (await step('open', page.evaluate(`window.far.start(${c.open})`))) as [number, string];
+          await step('load', page.goto(`${origin}/f.html?head=${encodeURIComponent(c.head)}`));
+          const start = (open: string) => new Function(`return window.far.start(${open});`)() as Promise<[number, string]>;
+          const opened = await step('open', page.evaluate(start, c.open));
           row.opens.push(opened[0]);
           // settle on the path (a stream open, a poll held) before anything is timed
           const echo = () =>
@@ -200,11 +202,11 @@ export async function farLinkRows(): Promise<FarRow[]> {
         } catch (err) {
           row.error = (err as Error).message.split('\n')[0];
         } finally {
-          await context.close();
+          await page.close();
         }
       }
     }
-    return rows;
+    return { version: browsers[0]?.version ?? engineName, rows };
   } finally {
     for (const b of browsers) await b.close();
     for (const s of shims) await s.close();
@@ -216,7 +218,7 @@ export async function farLinkRows(): Promise<FarRow[]> {
 
 const FAR_COLUMNS = ['push p50 ms', 'push p99 ms', 'p50 / p99 vs native', 'msgs/s (burst)', 'echo p50 ms', 'open p50 ms', 'on', 'pushes'];
 
-export function farLinkTable(rows: FarRow[]): string[] {
+export function farLinkTable({ version, rows }: { version: string; rows: FarRow[] }): string[] {
   const fmt = (n: number | undefined, digits = 0) =>
     n === undefined || !Number.isFinite(n)
       ? '—'
@@ -236,7 +238,7 @@ export function farLinkTable(rows: FarRow[]): string[] {
     return mine === undefined || theirs === undefined ? '—' : `${(mine / theirs).toFixed(2)}x`;
   };
   return [
-    `| far link: Chromium → delay shim → squid | round trip ms | ${FAR_COLUMNS.join(' | ')} |`,
+    `| far link: ${version} → delay shim → squid | round trip ms | ${FAR_COLUMNS.join(' | ')} |`,
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
