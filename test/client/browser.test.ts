@@ -13,7 +13,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mintToken } from '../../router/token';
 import { type PageServer, startPageServer } from '../helpers/browser';
-import { ALL_ENGINES, type Engine, type EngineName, type EnginePage, enginesToRun, launchEngine } from '../helpers/engines';
+import {
+  ALL_ENGINES,
+  type Engine,
+  type EngineName,
+  type EnginePage,
+  enginesToRun,
+  launchEngine,
+  openPage as openEnginePage,
+} from '../helpers/engines';
 import { type LossyProxy, startLossyProxy } from '../helpers/lossy-proxy';
 import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
@@ -149,15 +157,8 @@ ${o.extra ?? ''}
 </body></html>`;
   }
 
-  async function openPage(html: string): Promise<EnginePage> {
-    const page = await engine.newPage();
-    try {
-      await page.goto(pages.page(`/p${Math.random().toString(36).slice(2)}.html`, html));
-    } catch (err) {
-      await page.close();
-      throw err;
-    }
-    return page;
+  function openPage(html: string): Promise<EnginePage> {
+    return openEnginePage(engine, pages.serve(html));
   }
 
   describe('polyfill mode (window.WebSocket deleted before the script loads)', () => {

@@ -97,7 +97,7 @@ const tokenFor = (host: string, cookies: string[]) =>
   mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], origins: [new URL(pageAt(host, '/')).origin], cookies });
 
 /** Serves `html` at a fresh path, which it returns. */
-const serve = (html: string) => new URL(pages.page(`/p${Math.random().toString(36).slice(2)}.html`, html)).pathname;
+const serve = (html: string) => new URL(pages.serve(html)).pathname;
 
 /** Opens `html` at `host` in a new page (its own cookie jar, but in WebKit). */
 async function open(host: string, html: string): Promise<EnginePage> {

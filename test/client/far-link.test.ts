@@ -8,7 +8,7 @@
  * long-poll. Speed is measured in the bench (bench/far-link.ts), never here.
  */
 import { type PageServer, startPageServer } from '../helpers/browser';
-import { ALL_ENGINES, type Engine, type EnginePage, enginesToRun, launchEngine } from '../helpers/engines';
+import { ALL_ENGINES, type Engine, type EnginePage, enginesToRun, launchEngine, openPage } from '../helpers/engines';
 import { type ForwardProxy, startTestProxy } from '../helpers/proxies';
 import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
@@ -76,19 +76,12 @@ describe.each(enginesToRun(ALL_ENGINES))('%s', (name) => {
     await pages?.close();
   });
 
-  async function openPage(e: Engine, html: string): Promise<EnginePage> {
-    const page = await e.newPage();
-    try {
-      await page.goto(pages.page(`/p${Math.random().toString(36).slice(2)}.html`, html));
-    } catch (err) {
-      await page.close();
-      throw err;
-    }
-    return page;
+  function open(e: Engine, html: string): Promise<EnginePage> {
+    return openPage(e, pages.serve(html));
   }
 
   test('a current browser receives over the stream: receive is "stream", the relay holds a stream for the socket', async () => {
-    const page = await openPage(engine, pageHtml(svc.base));
+    const page = await open(engine, pageHtml(svc.base));
     try {
       const r = await page.evaluate(async (url) => {
         const ws = await (window as any).kit.open(url);
@@ -115,7 +108,7 @@ describe.each(enginesToRun(ALL_ENGINES))('%s', (name) => {
     async (_reader, before) => {
       await relayQuiet();
       const opened = svc.relay!.stats.streamsOpened;
-      const page = await openPage(engine, pageHtml(svc.base, { before }));
+      const page = await open(engine, pageHtml(svc.base, { before }));
       try {
         const count = 400;
         const got = await page.evaluate(
@@ -148,7 +141,7 @@ describe.each(enginesToRun(ALL_ENGINES))('%s', (name) => {
   ])('%s long-polls: receive is "poll", no stream is opened, messages flow', async (_name, o) => {
     await relayQuiet();
     const opened = svc.relay!.stats.streamsOpened;
-    const page = await openPage(engine, pageHtml(svc.base, o));
+    const page = await open(engine, pageHtml(svc.base, o));
     try {
       const r = await page.evaluate(async (url) => {
         const ws = await (window as any).kit.open(url);
@@ -183,7 +176,7 @@ describe.each(enginesToRun(ALL_ENGINES))('%s', (name) => {
     test.each(READERS)(
       'the socket still delivers (it falls back to polling), later sockets of the page poll at once, none hangs (%s)',
       async (_reader, before) => {
-        const page = await openPage(behind, pageHtml(far.base, { before }));
+        const page = await open(behind, pageHtml(far.base, { before }));
         try {
           const r = await page.evaluate(async (url) => {
             const kit = (window as any).kit;

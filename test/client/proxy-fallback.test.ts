@@ -124,8 +124,7 @@ describe.each(enginesToRun(DEFAULT_ENGINES))('%s', (name) => {
     const token = mintToken(SECRET, { targets: ['ws://127.0.0.1:*'], origins: [pages.origin] });
     /** A page as a user writes it: polysocket.js, then plain `new WebSocket`. */
     const pageUrl = (attrs = '') =>
-      pages.page(
-        `/p${Math.random().toString(36).slice(2)}.html`,
+      pages.serve(
         `<!doctype html><html><head><meta charset="utf-8"></head><body>
 <script src="${svc.base}/polysocket.js" data-router="${svc.base}" data-token="${token}"${attrs}></script>
 </body></html>`,

@@ -11,7 +11,7 @@ import { WebSocketServer } from 'ws';
 import { mintToken } from '../../router/token';
 import { until } from '../harness/until';
 import { type PageServer, startPageServer } from '../helpers/browser';
-import { ALL_ENGINES, type Engine, type EnginePage, enginesToRun, launchEngine } from '../helpers/engines';
+import { ALL_ENGINES, type Engine, type EnginePage, enginesToRun, launchEngine, openPage } from '../helpers/engines';
 import { allInOne } from '../helpers/services';
 
 const SECRET = 'real-applications-secret-0123456789abcdef0123456789';
@@ -93,15 +93,8 @@ window.open1 = function (url) {
 </script></body></html>`;
   }
 
-  async function open(html: string): Promise<EnginePage> {
-    const page = await engine.newPage();
-    try {
-      await page.goto(pages.page(`/p${Math.random().toString(36).slice(2)}.html`, html));
-    } catch (err) {
-      await page.close();
-      throw err;
-    }
-    return page;
+  function open(html: string): Promise<EnginePage> {
+    return openPage(engine, pages.serve(html));
   }
 
   const token = (extra: { cookies?: string[] } = {}) =>

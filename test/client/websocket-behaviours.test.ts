@@ -298,8 +298,7 @@ async function run(engine: Engine, pages: PageServer, mode: Mode): Promise<Recor
   const page = await engine.newPage();
   try {
     await page.goto(
-      pages.page(
-        `/b${Math.random().toString(36).slice(2)}.html`,
+      pages.serve(
         `<!doctype html><html><head><meta charset="utf-8"></head><body>${before}
 <script src="${svc.base}/polysocket.js" data-router="${svc.base}" data-token="${token}"></script></body></html>`,
       ),

@@ -29,6 +29,8 @@ export interface PageServer {
   origin: string;
   /** registers a page at `path` and returns its URL */
   page(path: string, html: string): string;
+  /** registers a page at a fresh path and returns its URL */
+  serve(html: string): string;
   close(): Promise<void>;
 }
 
@@ -58,12 +60,15 @@ export async function startPageServer(o: { prelude?: string } = {}): Promise<Pag
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  const page = (p: string, html: string) => {
+    pages.set(p, html);
+    return origin + p;
+  };
+  let served = 0;
   return {
     origin,
-    page: (p, html) => {
-      pages.set(p, html);
-      return origin + p;
-    },
+    page,
+    serve: (html) => page(`/p${++served}.html`, html),
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

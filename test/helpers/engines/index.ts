@@ -3,7 +3,7 @@
  * set; POLYSOCKET_ENGINES (e.g. `chromium,firefox,webkit`) replaces every file's set for a run.
  */
 import { launchChromiumEngine } from './chromium';
-import { ENGINE_NAMES, type Engine, type EngineName, type LaunchOptions } from './engine';
+import { ENGINE_NAMES, type Engine, type EngineName, type EnginePage, type LaunchOptions } from './engine';
 import { launchFirefox } from './firefox';
 import { launchWebKit } from './webkit';
 
@@ -24,6 +24,18 @@ export function enginesToRun(defaults: readonly EngineName[], env: string | unde
   const unknown = names.filter((n) => !(ENGINE_NAMES as readonly string[]).includes(n));
   if (unknown.length) throw new Error(`POLYSOCKET_ENGINES names ${unknown.join(', ')}: the engines are ${ENGINE_NAMES.join(', ')}`);
   return [...new Set(names)] as EngineName[];
+}
+
+/** A new page of `engine` at `url`, loaded; closed again if it does not load. */
+export async function openPage(engine: Engine, url: string): Promise<EnginePage> {
+  const page = await engine.newPage();
+  try {
+    await page.goto(url);
+  } catch (err) {
+    await page.close();
+    throw err;
+  }
+  return page;
 }
 
 export function launchEngine(name: EngineName, o: LaunchOptions = {}): Promise<Engine> {
