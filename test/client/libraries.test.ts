@@ -24,7 +24,7 @@ import { WebSocketServer } from 'ws';
 import { freePort } from '../harness/processes';
 import { reachable } from '../harness/redis';
 import { until } from '../harness/until';
-import { ALL_ENGINES, type Engine, enginesToRun, launchEngine } from '../helpers/engines';
+import { ALL_ENGINES, clearLocalStorage, type Engine, enginesToRun, launchEngine } from '../helpers/engines';
 import { type Squid, startSquid } from '../helpers/proxies';
 import { allInOne } from '../helpers/services';
 import { type StompBroker, startStompBroker } from '../helpers/stomp-broker';
@@ -279,15 +279,7 @@ describe.each(enginesToRun(ALL_ENGINES))("%s, fallback mode behind squid's defau
    * WebKit's tabs share it: each library starts from a browser that remembers none, so its own
    * native attempt is made.
    */
-  async function forgetFallbacks(): Promise<void> {
-    const page = await engine.newPage();
-    try {
-      await page.goto(`${proxied.base}/config.js`);
-      await page.evaluate(() => localStorage.clear());
-    } finally {
-      await page.close();
-    }
-  }
+  const forgetFallbacks = () => clearLocalStorage(engine, `${proxied.base}/config.js`);
 
   test.each(LIBRARIES.map((l) => [l.title, l] as const))('%s', async (_title, lib) => {
     await forgetFallbacks();

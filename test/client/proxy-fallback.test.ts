@@ -24,7 +24,7 @@
 import { mintToken } from '../../router/token';
 import { until } from '../harness/until';
 import { type PageServer, startPageServer } from '../helpers/browser';
-import { type Engine, type EngineName, type EnginePage, enginesToRun, launchEngine } from '../helpers/engines';
+import { clearLocalStorage, type Engine, type EngineName, type EnginePage, enginesToRun, launchEngine } from '../helpers/engines';
 import { type ForwardProxy, type Squid, startSquid, startTestProxy } from '../helpers/proxies';
 import { allInOne } from '../helpers/services';
 import { startUpstream, type Upstream } from '../helpers/upstream';
@@ -144,15 +144,7 @@ describe.each(enginesToRun(DEFAULT_ENGINES))('%s', (name) => {
         await page.close();
       },
       /** what the pages' origin remembers of earlier fallbacks gone (WebKit's tabs share it; elsewhere each page starts empty) */
-      forget: async () => {
-        const page = await engine.newPage();
-        try {
-          await page.goto(pages.page('/forget.html', '<!doctype html><title>forget</title>'));
-          await page.evaluate(() => localStorage.clear());
-        } finally {
-          await page.close();
-        }
-      },
+      forget: () => clearLocalStorage(engine, pages.page('/forget.html', '<!doctype html><title>forget</title>')),
       /** every page still open, the browser (and every process of it), the page server */
       stop: async () => {
         for (const page of opened) await page.close().catch(() => undefined);

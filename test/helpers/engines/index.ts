@@ -38,6 +38,20 @@ export async function openPage(engine: Engine, url: string): Promise<EnginePage>
   return page;
 }
 
+/**
+ * Empties the localStorage of `url`'s origin in `engine` (where polysocket.js remembers a
+ * fallback, docs/CLIENT.md): WebKit's tabs share it, so a test that needs a browser remembering
+ * nothing clears it first; elsewhere each page starts empty.
+ */
+export async function clearLocalStorage(engine: Engine, url: string): Promise<void> {
+  const page = await openPage(engine, url);
+  try {
+    await page.evaluate(() => localStorage.clear());
+  } finally {
+    await page.close();
+  }
+}
+
 export function launchEngine(name: EngineName, o: LaunchOptions = {}): Promise<Engine> {
   switch (name) {
     case 'chromium':
